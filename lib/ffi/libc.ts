@@ -1,0 +1,73 @@
+/**
+ * The one place that opens the C library. Every family module (shm, mq,
+ * sync, …) calls libc through `sys` below; nothing else calls `dlopen`.
+ *
+ * Declarations are grouped by family. Variadic functions (`open`,
+ * `mq_open`, `sem_open`, `fcntl`) are declared with
+ * their fixed argument list, which the x86-64 and arm64 Linux calling
+ * conventions allow; `test/lib/ffi.test.ts` pins each such use.
+ */
+import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
+import { SC } from "./constants.ts";
+
+const { i32, u32, i64, u64, ptr, cstring } = FFIType;
+
+const declarations = {
+  // errno and messages
+  __errno_location: { args: [], returns: ptr },
+  strerror: { args: [i32], returns: cstring },
+
+  // descriptors and files
+  open: { args: [cstring, i32, u32], returns: i32 },
+  close: { args: [i32], returns: i32 },
+  fstat: { args: [i32, ptr], returns: i32 },
+  ftruncate: { args: [i32, i64], returns: i32 },
+  unlink: { args: [cstring], returns: i32 },
+  sysconf: { args: [i32], returns: i64 },
+  getpid: { args: [], returns: i32 },
+
+  // POSIX shared memory and memory mapping
+  shm_open: { args: [cstring, i32, u32], returns: i32 },
+  shm_unlink: { args: [cstring], returns: i32 },
+  mmap: { args: [ptr, u64, i32, i32, i32, i64], returns: ptr },
+  munmap: { args: [ptr, u64], returns: i32 },
+  msync: { args: [ptr, u64, i32], returns: i32 },
+
+  // System V shared memory
+  ftok: { args: [cstring, i32], returns: i32 },
+  shmget: { args: [i32, u64, i32], returns: i32 },
+  shmat: { args: [i32, ptr, i32], returns: ptr },
+  shmdt: { args: [ptr], returns: i32 },
+  shmctl: { args: [i32, i32, ptr], returns: i32 },
+} as const;
+
+
+/** The bound C functions. */
+export const sys = dlopen("libc.so.6", declarations).symbols;
+
+/** errno of the calling thread; read it right after the failing call. */
+export function errno(): number {
+  return read.i32(sys.__errno_location() as Pointer, 0);
+}
+
+/** The C library's message for an errno number ("File exists"). */
+export function strerror(errnum: number): string {
+  return sys.strerror(errnum)?.toString() ?? `errno ${errnum}`;
+}
+
+/** A NUL-terminated copy of a string, for a `cstring` argument. */
+export function cstr(text: string): Buffer {
+  return Buffer.from(`${text}\0`, "utf8");
+}
+
+/**
+ * A pointer returned by mmap/shmat, or null for MAP_FAILED ((void*)-1):
+ * bun:ffi hands back addresses past 2^53 as a bigint, and a real mapping
+ * never lives there.
+ */
+export function mappedPointer(p: Pointer | bigint | null): Pointer | null {
+  return typeof p === "number" && p !== 0 ? p : null;
+}
+
+/** The page size, for mmap offsets. */
+export const PAGE_SIZE = Number(sys.sysconf(SC.PAGESIZE));

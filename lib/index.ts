@@ -1,0 +1,7 @@
+/**
+ * Linux inter-process communication for Bun, on bun:ffi.
+ * One module per IPC family; this file re-exports them all.
+ */
+export * from "./errors.ts";
+export * from "./shm.ts";
+export { PAGE_SIZE } from "./ffi/libc.ts";
