@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ROOT } from "./student.ts";
+import type { TaskInfo as DeclaredTask } from "./task.ts";
 
 export interface GradedChapter {
   /** "03-shm" */
@@ -28,23 +29,38 @@ export interface TaskOutcome {
   message: string;
 }
 
+/** A task as its test file declares it, with its chapter. */
+export type TaskInfo = DeclaredTask & { chapter: string };
+
+export interface ChapterRun {
+  tasks: TaskInfo[];
+  outcomes: TaskOutcome[];
+}
+
 /**
  * Runs one chapter's graded tests against a folder of exercise files and
- * returns each task's outcome, read from bun's JUnit report.
+ * returns its tasks and each task's outcome, read from bun's JUnit report.
  */
-export async function runGraded(chapter: GradedChapter, exercisesDir: string): Promise<TaskOutcome[]> {
-  const report = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ipcbook-junit-")), "report.xml");
+export async function runGraded(chapter: GradedChapter, exercisesDir: string): Promise<ChapterRun> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ipcbook-junit-"));
+  const report = path.join(dir, "report.xml");
+  const taskInfo = path.join(dir, "tasks.jsonl");
   try {
-    const run = Bun.spawn(
-      [process.execPath, "test", chapter.testFile, "--reporter=junit", `--reporter-outfile=${report}`],
-      { cwd: ROOT, env: { ...process.env, IPC_EXERCISES_DIR: exercisesDir }, stdout: "pipe", stderr: "pipe" },
-    );
+    const run = Bun.spawn([process.execPath, "test", chapter.testFile, "--reporter=junit", `--reporter-outfile=${report}`], {
+      cwd: ROOT,
+      env: { ...process.env, IPC_EXERCISES_DIR: exercisesDir, IPC_TASK_INFO: taskInfo },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     const stderr = await new Response(run.stderr).text();
     await run.exited;
     if (!fs.existsSync(report)) throw new Error(`bun test wrote no report for ${chapter.chapter}:\n${stderr}`);
-    return parseJUnit(fs.readFileSync(report, "utf8"));
+    const tasks = fs.existsSync(taskInfo)
+      ? fs.readFileSync(taskInfo, "utf8").trim().split("\n").map((line) => JSON.parse(line) as TaskInfo)
+      : [];
+    return { tasks, outcomes: parseJUnit(fs.readFileSync(report, "utf8")) };
   } finally {
-    fs.rmSync(path.dirname(report), { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -55,8 +71,9 @@ export function parseJUnit(xml: string): TaskOutcome[] {
   for (const match of xml.matchAll(testcase)) {
     const name = /\bname="([^"]*)"/.exec(match[1] ?? "")?.[1] ?? "";
     const body = match[3] ?? "";
-    const failure = /<(failure|error)\b[^>]*?(?:message="([^"]*)")?/.exec(body);
-    outcomes.push({ name: unescapeXml(name), passed: !failure && !/<skipped/.test(body), message: unescapeXml(failure?.[2] ?? "") });
+    const failure = /<(?:failure|error)\b([^>]*)>/.exec(body);
+    const message = /\bmessage="([^"]*)"/.exec(failure?.[1] ?? "")?.[1] ?? "";
+    outcomes.push({ name: unescapeXml(name), passed: !failure && !/<skipped/.test(body), message: unescapeXml(message) });
   }
   return outcomes;
 }

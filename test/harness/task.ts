@@ -65,8 +65,15 @@ export function explain(result: CallResult, what: string): string {
   return `${what} did not report a result`;
 }
 
-/** Every task declared in this process, for tools that list them. */
-export const declaredTasks: (TaskInfo & { chapter: string })[] = [];
+/**
+ * Where `check` and `grade` learn each task's points, hint and section:
+ * with IPC_TASK_INFO set to a file, every declared task is appended to it
+ * as one JSON line.
+ */
+function publish(info: TaskInfo & { chapter: string }): void {
+  const file = process.env.IPC_TASK_INFO;
+  if (file) fs.appendFileSync(file, `${JSON.stringify(info)}\n`);
+}
 
 /** Declares the graded tasks of one chapter, run against the exercise folder being graded. */
 export function gradedChapter(chapter: string) {
@@ -91,7 +98,7 @@ export function gradedChapter(chapter: string) {
   }
 
   function task(info: TaskInfo, body: (t: TaskContext) => Promise<void>): void {
-    declaredTasks.push({ chapter, ...info });
+    publish({ chapter, ...info });
     const limit = info.timeoutMs ?? 20_000;
     const context: TaskContext = {
       call: (exportName, args, options) => callStudent(staged(), exportName, args, { timeoutMs: limit, ...options }),
