@@ -125,7 +125,7 @@ async function finish({ process: child, resultFile }: Started, options: CallOpti
     ...outcome,
     ok: outcome.ok && child.exitCode === 0 && !timedOut,
     exitCode: child.exitCode,
-    signal: child.signalCode,
+    signal: child.signalCode === null ? null : String(child.signalCode),
     timedOut,
     stdout: stdout.slice(0, OUTPUT_LIMIT),
     stderr: stderr.slice(0, OUTPUT_LIMIT),
