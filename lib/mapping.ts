@@ -114,7 +114,8 @@ export class Mapping implements Disposable {
   /** A copy of `length` bytes from `offset`; works on read-only mappings too. */
   read(offset = 0, length?: number): Uint8Array {
     this.#assertMapped("read");
-    const [start, size] = this.#range("read", offset, length ?? this.length - offset);
+    // Past the end the default length is 0, so #range reports the offset.
+    const [start, size] = this.#range("read", offset, length ?? Math.max(0, this.length - offset));
     return new Uint8Array(this.#buffer, start, size).slice();
   }
 

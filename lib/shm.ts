@@ -321,7 +321,8 @@ export class SysVSharedMemory {
   constructor(key: number | "private", options: Omit<OpenOptions, "readOnly"> = {}) {
     const numericKey = key === "private" ? IPC.PRIVATE : key;
     if (!Number.isInteger(numericKey)) throw new TypeError(`shmget: the key must be an integer or "private"`);
-    let flags = fileMode(options.mode ?? 0o600, "shmget");
+    // shmget reads the bits above 0o777 as IPC_CREAT, IPC_EXCL and SHM_HUGETLB.
+    let flags = fileMode(options.mode ?? 0o600, "shmget", 0o777);
     if (options.create || options.exclusive || key === "private") flags |= IPC.CREAT;
     if (options.exclusive) flags |= IPC.EXCL;
     const size = options.size === undefined ? 0 : count(options.size, "shmget: size", Number.MAX_SAFE_INTEGER);

@@ -22,6 +22,7 @@ export function posixName(name: unknown, call: string): string {
     throw invalid(call, name, "a POSIX IPC name has no slash after the first", `write ${example}; it is one flat namespace`);
   }
   if (name.includes("\0")) throw invalid(call, name, "the name contains a NUL character");
+  if (name === "/." || name === "/..") throw invalid(call, name, "the names /. and /.. are reserved", 'write a name such as "/orders"');
   if (Buffer.byteLength(name) - 1 > NAME_MAX) {
     throw invalid(call, name, `the name is longer than NAME_MAX (${NAME_MAX} bytes)`);
   }
@@ -39,7 +40,13 @@ export function count(value: unknown, what: string, max = Number.MAX_SAFE_INTEGE
   return value;
 }
 
-/** A file mode such as 0o600: permission bits only. */
-export function fileMode(mode: unknown, call: string): number {
-  return count(mode, `${call}: mode`, 0o7777);
+/**
+ * A file mode such as 0o600: permission bits only, at most `max` (0o777
+ * for calls that read higher bits as flags, such as shmget).
+ */
+export function fileMode(mode: unknown, call: string, max = 0o7777): number {
+  if (typeof mode === "number" && Number.isInteger(mode) && (mode < 0 || mode > max)) {
+    throw new RangeError(`${call}: mode must be between 0o0 and 0o${max.toString(8)}, got 0o${mode.toString(8)}`);
+  }
+  return count(mode, `${call}: mode`, max);
 }
