@@ -1,0 +1,155 @@
+/**
+ * mdBook 0.5 preprocessor: highlights the book's fenced code blocks with
+ * Shiki at build time.
+ *
+ * Declared in book.toml as `[preprocessor.shiki]`; mdBook calls it
+ *
+ * - as `<command> supports <renderer>`: exit 0 for `html`, 1 otherwise
+ *   (mdBook skips this call when book.toml lists `renderers`);
+ * - as `<command>`, with `[context, book]` as JSON on stdin; the book, with
+ *   only its chapters' `content` rewritten, goes back as JSON on stdout.
+ *
+ * Optional keys under `[preprocessor.shiki]`: `light-theme` and
+ * `dark-theme` (Shiki theme names; github-light / github-dark by default).
+ *
+ * Messages go to stderr; any error ends the run with exit status 1, which
+ * makes mdBook fail the build.
+ */
+import { replaceFencedBlocks } from "./fences.ts";
+import { CodeHighlighter, DEFAULT_THEMES, grammarsFor, renderingOf, type ThemePair } from "./highlight.ts";
+
+/** A chapter as mdBook 0.5 serialises it. Other keys are kept as they are. */
+export interface Chapter {
+  name: string;
+  content: string;
+  number: number[] | null;
+  sub_items: BookItem[];
+  path: string | null;
+  source_path: string | null;
+  parent_names: string[];
+}
+
+/** An entry of the book: a chapter, a part title, or a separator. */
+export type BookItem = { Chapter: Chapter } | { PartTitle: string } | "Separator";
+
+/** The book as mdBook 0.5 serialises it. */
+export interface Book {
+  items: BookItem[];
+}
+
+/** What mdBook passes as the first element of the stdin array. */
+export interface PreprocessorContext {
+  root: string;
+  renderer: string;
+  mdbook_version: string;
+  config: { preprocessor?: Record<string, Record<string, unknown> | undefined> } & Record<string, unknown>;
+}
+
+const NAME = "shiki-preprocessor";
+
+/** Calls `visit` for every chapter, depth first, in book order. */
+export function forEachChapter(items: readonly BookItem[], visit: (chapter: Chapter) => void): void {
+  for (const item of items) {
+    if (typeof item === "object" && "Chapter" in item) {
+      visit(item.Chapter);
+      forEachChapter(item.Chapter.sub_items, visit);
+    }
+  }
+}
+
+/** The languages of all fenced blocks in the book (to load only their grammars). */
+export function languagesIn(book: Book): Set<string> {
+  const langs = new Set<string>();
+  forEachChapter(book.items, (chapter) => {
+    replaceFencedBlocks(chapter.content, (block) => {
+      langs.add(block.lang);
+      return null;
+    });
+  });
+  return langs;
+}
+
+/** Reads the theme names from `[preprocessor.shiki]`, with defaults. */
+export function themesFrom(context: PreprocessorContext | undefined): ThemePair {
+  const config = context?.config.preprocessor?.["shiki"] ?? {};
+  const pick = (key: string, fallback: string): string => {
+    const value = config[key];
+    if (value === undefined) return fallback;
+    if (typeof value !== "string") throw new Error(`[preprocessor.shiki] ${key} must be a string`);
+    return value;
+  };
+  return { light: pick("light-theme", DEFAULT_THEMES.light), dark: pick("dark-theme", DEFAULT_THEMES.dark) };
+}
+
+/**
+ * Rewrites every chapter's `content` in place, replacing fenced code blocks
+ * with Shiki HTML, and returns the same book object. `warn` receives one
+ * message per chapter and unknown language.
+ */
+export async function highlightBook(
+  book: Book,
+  themes: ThemePair = DEFAULT_THEMES,
+  warn: (message: string) => void = () => {},
+): Promise<Book> {
+  const highlighter = await CodeHighlighter.create(grammarsFor(languagesIn(book)), themes);
+  forEachChapter(book.items, (chapter) => {
+    const unknown = new Set<string>();
+    chapter.content = replaceFencedBlocks(chapter.content, (block) => {
+      if (renderingOf(block.lang).kind === "unknown") unknown.add(block.lang);
+      return highlighter.render(block.code, block.lang);
+    });
+    for (const lang of unknown) {
+      const where = chapter.source_path ?? chapter.name;
+      warn(`${NAME}: ${where}: no grammar for code block language "${lang}"; shown as plain text`);
+    }
+  });
+  return book;
+}
+
+/** Checks the parsed stdin and returns its two parts. */
+export function parseInput(json: unknown): [PreprocessorContext, Book] {
+  if (!Array.isArray(json) || json.length !== 2) {
+    throw new Error("expected a JSON array [context, book] on stdin");
+  }
+  const [context, book] = json as [unknown, unknown];
+  if (typeof context !== "object" || context === null || !("config" in context)) {
+    throw new Error("the first element of the input is not an mdBook context");
+  }
+  if (typeof book !== "object" || book === null || !Array.isArray((book as { items?: unknown }).items)) {
+    throw new Error("the book has no `items` array (this preprocessor needs mdBook 0.5; 0.4 used `sections`)");
+  }
+  return [context as PreprocessorContext, book as Book];
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  if (args[0] === "supports") {
+    return args[1] === "html" ? 0 : 1;
+  }
+  if (args.length > 0) {
+    console.error(`${NAME}: unexpected arguments: ${args.join(" ")}`);
+    return 2;
+  }
+  const input = await Bun.stdin.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(input);
+  } catch (error) {
+    throw new Error(`stdin is not JSON: ${(error as Error).message}`);
+  }
+  const [context, book] = parseInput(json);
+  if (!context.mdbook_version?.startsWith("0.5.")) {
+    console.error(`${NAME}: written for mdBook 0.5, running under ${context.mdbook_version}`);
+  }
+  await highlightBook(book, themesFrom(context), (message) => console.error(message));
+  await Bun.write(Bun.stdout, JSON.stringify(book));
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await main(Bun.argv.slice(2));
+  } catch (error) {
+    console.error(`${NAME}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}
