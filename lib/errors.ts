@@ -10,6 +10,7 @@
 import { ERRNO, errnoName, type ErrnoName } from "./ffi/errno.ts";
 import { errno, strerror } from "./ffi/libc.ts";
 
+/** The coarse category of an `IpcError`, derived from its errno (`error.kind`). */
 export type ErrorKind =
   | "exists"
   | "not-found"
@@ -58,6 +59,7 @@ const GENERAL_HINTS: Hints = {
   EBADF: "the descriptor is closed or was never valid; was the object closed already?",
 };
 
+/** What an `IpcError` is made from: the errno, the call and, optionally, the object, a hint and a message. */
 export interface IpcErrorInit {
   errno: number;
   call: string;
@@ -67,6 +69,11 @@ export interface IpcErrorInit {
   message?: string;
 }
 
+/**
+ * A failed IPC call: the errno name and number, the C function, the object
+ * it was about and a hint in plain words. Thrown as the subclass for its
+ * kind (`ExistsError`, `NotFoundError`, …).
+ */
 export class IpcError extends Error {
   /** The errno name, such as "EEXIST". */
   readonly code: string;
@@ -81,6 +88,7 @@ export class IpcError extends Error {
   /** A coarse category to branch on. */
   readonly kind: ErrorKind;
 
+  /** Builds the error and its message from the errno value; `ipcError()` picks the subclass for you. */
   constructor(init: IpcErrorInit) {
     const code = errnoName(init.errno);
     const about = init.object === undefined ? "" : ` on ${JSON.stringify(init.object)}`;
@@ -96,8 +104,11 @@ export class IpcError extends Error {
   }
 }
 
+/** The object exists already (EEXIST), typically after `exclusive: true`. */
 export class ExistsError extends IpcError {}
+/** No object of that name, key or id (ENOENT, EIDRM, ESRCH). */
 export class NotFoundError extends IpcError {}
+/** The object's mode or the process's privileges forbid the call (EACCES, EPERM). */
 export class PermissionError extends IpcError {}
 /** The call would block (EAGAIN) or the object is busy (EBUSY). */
 export class BusyError extends IpcError {}
@@ -107,6 +118,7 @@ export class TimeoutError extends IpcError {}
 export class InvalidError extends IpcError {}
 /** A system or per-user limit was reached. */
 export class LimitError extends IpcError {}
+/** A signal interrupted a blocking call (EINTR). */
 export class InterruptedError extends IpcError {}
 /** The object or descriptor is closed. */
 export class ClosedError extends IpcError {}

@@ -40,6 +40,11 @@ export interface MappingInit {
   syncable: boolean;
 }
 
+/**
+ * Memory mapped into this process, from `SharedMemory.map()`,
+ * `MappedFile.map()` or `SysVSharedMemory.attach()`: typed views over it
+ * for `Atomics`, copies out of it, and `unmap()` (or `using`) to give it back.
+ */
 export class Mapping implements Disposable {
   /** Bytes mapped. */
   readonly length: number;
@@ -53,6 +58,7 @@ export class Mapping implements Disposable {
   #buffer: ArrayBuffer;
   readonly #init: MappingInit;
 
+  /** Wraps pages that are mapped already; the library's `map()` and `attach()` call this. */
   constructor(init: MappingInit) {
     this.#init = init;
     this.#pointer = init.pointer;

@@ -23,8 +23,10 @@ import { count, fileMode, posixName } from "./validate.ts";
 
 export { Mapping } from "./mapping.ts";
 
+/** The protection of a mapping: `PROT_READ`, or `PROT_READ | PROT_WRITE`. */
 export type Protection = "read" | "read-write";
 
+/** How to open a shared-memory object or a file: the `O_*` flags, its size and its mode. */
 export interface OpenOptions {
   /** Create the object if it does not exist. */
   create?: boolean;
@@ -38,6 +40,7 @@ export interface OpenOptions {
   readOnly?: boolean;
 }
 
+/** Which part of the object to map, and how (the arguments of mmap). */
 export interface MapOptions {
   /** Where in the object to start; a multiple of the page size. Default 0. */
   offset?: number;
@@ -96,6 +99,7 @@ abstract class MemoryObject implements Disposable {
     return this.#fd;
   }
 
+  /** true once `close()` has been called. */
   get closed(): boolean {
     return this.#fd === -1;
   }
@@ -271,6 +275,10 @@ function shmCapacity(): number {
 
 /** A regular file mapped into memory. */
 export class MappedFile extends MemoryObject {
+  /**
+   * Opens the file at `path` (open(2)), creating it with `create: true`;
+   * with `size` it is then truncated or extended to that many bytes.
+   */
   constructor(path: string, options: OpenOptions = {}) {
     if (typeof path !== "string" || path.length === 0) throw new TypeError("open: the path must be a non-empty string");
     checkOpenOptions("open", options, Number.MAX_SAFE_INTEGER);
