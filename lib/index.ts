@@ -4,4 +4,5 @@
  */
 export * from "./errors.ts";
 export * from "./shm.ts";
+export * from "./process.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";

@@ -13,6 +13,7 @@ export const O = {
   CREAT: 0o100,
   EXCL: 0o200,
   TRUNC: 0o1000,
+  APPEND: 0o2000,
   NONBLOCK: 0o4000,
   CLOEXEC: 0o2000000,
 } as const;
@@ -32,6 +33,28 @@ export const SC = { PAGESIZE: 30 } as const;
 /** NAME_MAX from <limits.h>: the longest name of a POSIX IPC object, slash excluded. */
 export const NAME_MAX = 255;
 
+// Processes
+
+/** waitpid(2) options. */
+export const W = { NOHANG: 1, UNTRACED: 2, CONTINUED: 8 } as const;
+
+/** posix_spawnattr_setflags(3) flags. */
+export const POSIX_SPAWN = { RESETIDS: 0x01, SETPGROUP: 0x02, SETSIGDEF: 0x04, SETSIGMASK: 0x08, SETSID: 0x80 } as const;
+
+/** Signal numbers; x86-64 and arm64 share the asm-generic numbering. */
+export const SIG = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10,
+  SEGV: 11, USR2: 12, PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18,
+  STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23, XCPU: 24, XFSZ: 25, VTALRM: 26,
+  PROF: 27, WINCH: 28, IO: 29, PWR: 30, SYS: 31,
+} as const;
+
+/** prctl(2) options for becoming a child subreaper. */
+export const PR = { SET_CHILD_SUBREAPER: 36, GET_CHILD_SUBREAPER: 37 } as const;
+
+/** memfd_create(2) flags. */
+export const MFD = { CLOEXEC: 1 } as const;
+
 /** A field of a C struct: its byte offset and its type. */
 export interface Field {
   offset: number;
@@ -50,7 +73,16 @@ type ShmidField = "shm_perm.uid" | "shm_perm.mode" | "shm_segsz" | "shm_cpid" | 
 interface ArchLayouts {
   stat: Layout<StatField>;
   shmid_ds: Layout<ShmidField>;
+  // Opaque to the library: only their sizes matter, to allocate them.
+  posix_spawn_file_actions_t: Layout<never>;
+  posix_spawnattr_t: Layout<never>;
+  sigset_t: Layout<never>;
 }
+
+// The spawn structures and sigset_t are the same size on both (glibc, 64-bit).
+const posix_spawn_file_actions_t: Layout<never> = { size: 80, fields: {} };
+const posix_spawnattr_t: Layout<never> = { size: 336, fields: {} };
+const sigset_t: Layout<never> = { size: 128, fields: {} };
 
 // System V shmid_ds is the same on both: the generic layout with 64-bit longs.
 const shmid_ds: Layout<ShmidField> = {
@@ -77,6 +109,9 @@ const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
       },
     },
     shmid_ds,
+    posix_spawn_file_actions_t,
+    posix_spawnattr_t,
+    sigset_t,
   },
   arm64: {
     stat: {
@@ -89,6 +124,9 @@ const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
       },
     },
     shmid_ds,
+    posix_spawn_file_actions_t,
+    posix_spawnattr_t,
+    sigset_t,
   },
 };
 

@@ -39,6 +39,36 @@ const declarations = {
   shmat: { args: [i32, ptr, i32], returns: ptr },
   shmdt: { args: [ptr], returns: i32 },
   shmctl: { args: [i32, i32, ptr], returns: i32 },
+
+  // Processes. The posix_spawn* functions return an error number instead
+  // of setting errno. There is deliberately no fork: a forked copy of Bun
+  // cannot run JavaScript (see lib/process.ts); lib/native/*.c forks in C.
+  posix_spawn: { args: [ptr, cstring, ptr, ptr, ptr, ptr], returns: i32 },
+  posix_spawnp: { args: [ptr, cstring, ptr, ptr, ptr, ptr], returns: i32 },
+  posix_spawn_file_actions_init: { args: [ptr], returns: i32 },
+  posix_spawn_file_actions_destroy: { args: [ptr], returns: i32 },
+  posix_spawn_file_actions_adddup2: { args: [ptr, i32, i32], returns: i32 },
+  posix_spawn_file_actions_addclose: { args: [ptr, i32], returns: i32 },
+  posix_spawn_file_actions_addopen: { args: [ptr, i32, cstring, i32, u32], returns: i32 },
+  posix_spawn_file_actions_addchdir_np: { args: [ptr, cstring], returns: i32 },
+  posix_spawnattr_init: { args: [ptr], returns: i32 },
+  posix_spawnattr_destroy: { args: [ptr], returns: i32 },
+  posix_spawnattr_setflags: { args: [ptr, FFIType.i16], returns: i32 },
+  posix_spawnattr_setpgroup: { args: [ptr, i32], returns: i32 },
+  posix_spawnattr_setsigdefault: { args: [ptr, ptr], returns: i32 },
+  posix_spawnattr_setsigmask: { args: [ptr, ptr], returns: i32 },
+  sigemptyset: { args: [ptr], returns: i32 },
+  sigaddset: { args: [ptr, i32], returns: i32 },
+  waitpid: { args: [i32, ptr, i32], returns: i32 },
+  kill: { args: [i32, i32], returns: i32 },
+  getppid: { args: [], returns: i32 },
+  getpgid: { args: [i32], returns: i32 },
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 }, // variadic
+  memfd_create: { args: [cstring, u32], returns: i32 },
+  system: { args: [cstring], returns: i32 },
+  popen: { args: [cstring, cstring], returns: ptr },
+  pclose: { args: [ptr], returns: i32 },
+  fileno: { args: [ptr], returns: i32 },
 } as const;
 
 

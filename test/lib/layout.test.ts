@@ -31,24 +31,33 @@ const HEADERS = [
   "errno.h",
   "fcntl.h",
   "limits.h",
+  "signal.h",
+  "spawn.h",
   "stddef.h",
   "stdio.h",
   "sys/ipc.h",
   "sys/mman.h",
+  "sys/prctl.h",
   "sys/shm.h",
   "sys/stat.h",
+  "sys/wait.h",
   "unistd.h",
 ];
 
 /** C prefix of a constant group whose macros are not named GROUP_KEY. */
 const CONSTANT_PREFIX: Record<string, string> = {
   SC: "_SC_",
+  W: "W",
+  SIG: "SIG",
 };
 
 /** C type of each layout in `layout` (lib/ffi/constants.ts). */
 const C_TYPE: Record<string, string> = {
   stat: "struct stat",
   shmid_ds: "struct shmid_ds",
+  posix_spawn_file_actions_t: "posix_spawn_file_actions_t",
+  posix_spawnattr_t: "posix_spawnattr_t",
+  sigset_t: "sigset_t",
 };
 
 /** Exports of constants.ts that are not constants (checked elsewhere or code). */
