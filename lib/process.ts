@@ -204,10 +204,15 @@ export type Stdio =
   /** A file, opened in the child: read-only for stdin, else created/truncated (or appended to). */
   | { path: string; append?: boolean };
 
+/** How `spawn()` starts the child: environment, directory, descriptors, process group. */
 export interface SpawnOptions {
   /** The environment, as name → value. Default: this process's (process.env). */
   env?: Record<string, string | undefined>;
-  /** The working directory of the child (posix_spawn_file_actions_addchdir_np). */
+  /**
+   * The working directory of the child (posix_spawn_file_actions_addchdir_np).
+   * It is changed before the other file actions run, so their relative
+   * paths are relative to it.
+   */
   cwd?: string;
   stdin?: Stdio;
   stdout?: Stdio;
@@ -237,7 +242,9 @@ export interface SpawnOptions {
 }
 
 const SPAWN_HINTS: Hints = {
-  ENOENT: "no such program (or the working directory does not exist); check argv[0], PATH and `cwd`",
+  ENOENT:
+    "no such program, or no such file for stdin or an open action, or no such working directory; " +
+    "check argv[0], PATH, `cwd` and the paths of the file actions",
   EACCES: "the program exists but is not executable by your user (chmod +x?), or a directory on the way is not searchable",
   ENOEXEC: "the file is not a program the kernel can run (a script without a #! line?)",
   ENOTDIR: "a component of the path or of `cwd` is not a directory",
@@ -331,6 +338,7 @@ export class Child implements Disposable {
   /** The final status, once the child has been waited for. */
   #status: WaitStatus | undefined;
 
+  /** Wraps a child that `spawn()` started; `pid` must be a child of this process. */
   constructor(
     readonly pid: number,
     readonly argv: readonly string[],
@@ -427,6 +435,13 @@ export function spawn(argv: readonly string[], options: SpawnOptions = {}): Chil
   check(sys.posix_spawnattr_init(ptr(attr)), "posix_spawnattr_init");
   const keep: Buffer[] = []; // paths the file actions point at, alive until the call
   try {
+    // chdir first, so that relative paths in the open actions are relative to `cwd`.
+    if (options.cwd !== undefined) {
+      if (typeof options.cwd !== "string" || options.cwd === "") throw new TypeError("spawn: cwd must be a non-empty string");
+      const dir = cstr(options.cwd);
+      keep.push(dir);
+      check(sys.posix_spawn_file_actions_addchdir_np(ptr(fa), dir), "posix_spawn_file_actions_addchdir_np", options.cwd);
+    }
     for (const action of actions) {
       if ("dup2" in action) {
         const from = descriptor(action.dup2, "dup2: descriptor");
@@ -442,12 +457,6 @@ export function spawn(argv: readonly string[], options: SpawnOptions = {}): Chil
       } else {
         throw new TypeError(`spawn: unknown file action ${JSON.stringify(action)}`);
       }
-    }
-    if (options.cwd !== undefined) {
-      if (typeof options.cwd !== "string" || options.cwd === "") throw new TypeError("spawn: cwd must be a non-empty string");
-      const dir = cstr(options.cwd);
-      keep.push(dir);
-      check(sys.posix_spawn_file_actions_addchdir_np(ptr(fa), dir), "posix_spawn_file_actions_addchdir_np", options.cwd);
     }
 
     let flags = POSIX_SPAWN.SETSIGDEF | POSIX_SPAWN.SETSIGMASK;
@@ -479,6 +488,7 @@ export function spawn(argv: readonly string[], options: SpawnOptions = {}): Chil
 // ---------------------------------------------------------------------------
 // Running a program to completion, without a shell
 
+/** How `run()` starts the program and how long it may take. */
 export interface RunOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
@@ -490,6 +500,7 @@ export interface RunOptions {
   search?: boolean;
 }
 
+/** What `run()` collected: how the program ended and what it printed. */
 export interface RunResult {
   status: WaitStatus;
   /** Whether it exited with code 0. */
