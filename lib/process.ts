@@ -134,6 +134,7 @@ export function describeStatus(status: WaitStatus): string {
   }
 }
 
+/** What `waitpid` should also report, and whether it may block: its `W*` flags. */
 export interface WaitOptions {
   /** WNOHANG: return null at once if no child has changed state. */
   noHang?: boolean;
