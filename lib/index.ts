@@ -4,5 +4,6 @@
  */
 export * from "./errors.ts";
 export * from "./shm.ts";
+export * from "./mq.ts";
 export * from "./process.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";

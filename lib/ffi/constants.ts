@@ -24,7 +24,7 @@ export const MAP = { SHARED: 0x01, PRIVATE: 0x02 } as const;
 export const MS = { ASYNC: 1, INVALIDATE: 2, SYNC: 4 } as const;
 
 /** System V IPC (sys/ipc.h, sys/shm.h). */
-export const IPC = { PRIVATE: 0, CREAT: 0o1000, EXCL: 0o2000, RMID: 0, SET: 1, STAT: 2 } as const;
+export const IPC = { PRIVATE: 0, CREAT: 0o1000, EXCL: 0o2000, RMID: 0, SET: 1, STAT: 2, NOWAIT: 0o4000 } as const;
 export const SHM = { RDONLY: 0o10000 } as const;
 
 /** sysconf(3) names. */
@@ -32,6 +32,26 @@ export const SC = { PAGESIZE: 30 } as const;
 
 /** NAME_MAX from <limits.h>: the longest name of a POSIX IPC object, slash excluded. */
 export const NAME_MAX = 255;
+
+// POSIX and System V message queues
+
+/** MQ_PRIO_MAX from <limits.h>: message priorities run from 0 to MQ_PRIO_MAX - 1. */
+export const MQ_PRIO_MAX = 32768;
+
+/** How a sigevent notifies (<signal.h>); mq_notify uses SIGEV_SIGNAL. */
+export const SIGEV = { SIGNAL: 0, NONE: 1, THREAD: 2 } as const;
+
+/** poll(2) events (POLLIN, …). */
+export const POLL = { IN: 0x001, OUT: 0x004, ERR: 0x008, HUP: 0x010, NVAL: 0x020 } as const;
+
+/** eventfd(2) flags. */
+export const EFD = { CLOEXEC: 0o2000000, NONBLOCK: 0o4000 } as const;
+
+/** getrlimit(2) resources. */
+export const RLIMIT = { MSGQUEUE: 12 } as const;
+
+/** msgrcv(2) flags (System V message queues). */
+export const MSG = { NOERROR: 0o10000, EXCEPT: 0o20000 } as const;
 
 // Processes
 
@@ -58,7 +78,7 @@ export const MFD = { CLOEXEC: 1 } as const;
 /** A field of a C struct: its byte offset and its type. */
 export interface Field {
   offset: number;
-  type: "i32" | "u32" | "i64" | "u64";
+  type: "i16" | "i32" | "u32" | "i64" | "u64";
 }
 
 /** A C struct's size and the fields the library reads. */
@@ -73,6 +93,12 @@ type ShmidField = "shm_perm.uid" | "shm_perm.mode" | "shm_segsz" | "shm_cpid" | 
 interface ArchLayouts {
   stat: Layout<StatField>;
   shmid_ds: Layout<ShmidField>;
+  mq_attr: Layout<MqAttrField>;
+  timespec: Layout<TimespecField>;
+  sigevent: Layout<SigeventField>;
+  rlimit: Layout<RlimitField>;
+  pollfd: Layout<PollfdField>;
+  msqid_ds: Layout<MsqidField>;
   // Opaque to the library: only their sizes matter, to allocate them.
   posix_spawn_file_actions_t: Layout<never>;
   posix_spawnattr_t: Layout<never>;
@@ -97,6 +123,67 @@ const shmid_ds: Layout<ShmidField> = {
   },
 };
 
+type MqAttrField = "mq_flags" | "mq_maxmsg" | "mq_msgsize" | "mq_curmsgs";
+type TimespecField = "tv_sec" | "tv_nsec";
+type SigeventField = "sigev_value.sival_int" | "sigev_signo" | "sigev_notify";
+type RlimitField = "rlim_cur" | "rlim_max";
+type PollfdField = "fd" | "events" | "revents";
+type MsqidField =
+  | "msg_perm.uid"
+  | "msg_perm.mode"
+  | "msg_stime"
+  | "msg_rtime"
+  | "__msg_cbytes"
+  | "msg_qnum"
+  | "msg_qbytes"
+  | "msg_lspid"
+  | "msg_lrpid";
+
+// The message-queue structures are the same on x86-64 and arm64 (LP64 glibc).
+const mq_attr: Layout<MqAttrField> = {
+  size: 64,
+  fields: {
+    mq_flags: { offset: 0, type: "i64" },
+    mq_maxmsg: { offset: 8, type: "i64" },
+    mq_msgsize: { offset: 16, type: "i64" },
+    mq_curmsgs: { offset: 24, type: "i64" },
+  },
+};
+const timespec: Layout<TimespecField> = {
+  size: 16,
+  fields: { tv_sec: { offset: 0, type: "i64" }, tv_nsec: { offset: 8, type: "i64" } },
+};
+const sigevent: Layout<SigeventField> = {
+  size: 64,
+  fields: {
+    "sigev_value.sival_int": { offset: 0, type: "i32" },
+    sigev_signo: { offset: 8, type: "i32" },
+    sigev_notify: { offset: 12, type: "i32" },
+  },
+};
+const rlimit: Layout<RlimitField> = {
+  size: 16,
+  fields: { rlim_cur: { offset: 0, type: "u64" }, rlim_max: { offset: 8, type: "u64" } },
+};
+const pollfd: Layout<PollfdField> = {
+  size: 8,
+  fields: { fd: { offset: 0, type: "i32" }, events: { offset: 4, type: "i16" }, revents: { offset: 6, type: "i16" } },
+};
+const msqid_ds: Layout<MsqidField> = {
+  size: 120,
+  fields: {
+    "msg_perm.uid": { offset: 4, type: "u32" },
+    "msg_perm.mode": { offset: 20, type: "u32" },
+    msg_stime: { offset: 48, type: "i64" },
+    msg_rtime: { offset: 56, type: "i64" },
+    __msg_cbytes: { offset: 72, type: "u64" },
+    msg_qnum: { offset: 80, type: "u64" },
+    msg_qbytes: { offset: 88, type: "u64" },
+    msg_lspid: { offset: 96, type: "i32" },
+    msg_lrpid: { offset: 100, type: "i32" },
+  },
+};
+
 const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
   x64: {
     stat: {
@@ -109,6 +196,12 @@ const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
       },
     },
     shmid_ds,
+    mq_attr,
+    timespec,
+    sigevent,
+    rlimit,
+    pollfd,
+    msqid_ds,
     posix_spawn_file_actions_t,
     posix_spawnattr_t,
     sigset_t,
@@ -124,6 +217,12 @@ const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
       },
     },
     shmid_ds,
+    mq_attr,
+    timespec,
+    sigevent,
+    rlimit,
+    pollfd,
+    msqid_ds,
     posix_spawn_file_actions_t,
     posix_spawnattr_t,
     sigset_t,
@@ -146,6 +245,8 @@ export const layout: ArchLayouts = currentLayouts();
 /** Reads one field of a struct held in a buffer, as a JavaScript number. */
 export function getField(view: DataView, field: Field): number {
   switch (field.type) {
+    case "i16":
+      return view.getInt16(field.offset, true);
     case "i32":
       return view.getInt32(field.offset, true);
     case "u32":

@@ -69,6 +69,33 @@ const declarations = {
   popen: { args: [cstring, cstring], returns: ptr },
   pclose: { args: [ptr], returns: i32 },
   fileno: { args: [ptr], returns: i32 },
+
+  // POSIX message queues. mq_open is variadic: it is declared with all
+  // four arguments (name, oflag, mode, attr), which is what it reads when
+  // O_CREAT is set; test/lib/mq-ffi.test.ts pins it. On Linux an mqd_t is
+  // a file descriptor, so poll(2) waits on queues; eventfd wakes the
+  // worker of receiveAsync() when its queue is closed; dup gives that
+  // worker a descriptor of its own.
+  mq_open: { args: [cstring, i32, u32, ptr], returns: i32 },
+  mq_close: { args: [i32], returns: i32 },
+  mq_unlink: { args: [cstring], returns: i32 },
+  mq_timedsend: { args: [i32, ptr, u64, u32, ptr], returns: i32 },
+  mq_timedreceive: { args: [i32, ptr, u64, ptr, ptr], returns: i64 },
+  mq_getattr: { args: [i32, ptr], returns: i32 },
+  mq_setattr: { args: [i32, ptr, ptr], returns: i32 },
+  mq_notify: { args: [i32, ptr], returns: i32 },
+  poll: { args: [ptr, u64, i32], returns: i32 },
+  dup: { args: [i32], returns: i32 },
+  eventfd: { args: [u32, i32], returns: i32 },
+  eventfd_write: { args: [i32, u64], returns: i32 },
+  getrlimit: { args: [i32, ptr], returns: i32 },
+  setrlimit: { args: [i32, ptr], returns: i32 },
+
+  // System V message queues
+  msgget: { args: [i32, i32], returns: i32 },
+  msgsnd: { args: [i32, ptr, u64, i32], returns: i32 },
+  msgrcv: { args: [i32, ptr, u64, i64, i32], returns: i64 },
+  msgctl: { args: [i32, i32, ptr], returns: i32 },
 } as const;
 
 

@@ -14,8 +14,16 @@ export interface GradedChapter {
   testFile: string;
 }
 
+/**
+ * The folder of graded test files: `test/`, or IPC_GRADED_DIR (the tools'
+ * own tests point it at small fixture chapters).
+ */
+export function gradedDir(): string {
+  return path.resolve(ROOT, process.env.IPC_GRADED_DIR ?? "test");
+}
+
 export function gradedChapters(): GradedChapter[] {
-  const dir = path.join(ROOT, "test");
+  const dir = gradedDir();
   return fs
     .readdirSync(dir)
     .filter((file) => /^\d\d-[a-z0-9-]+\.test\.ts$/.test(file))

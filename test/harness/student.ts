@@ -15,6 +15,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { CallOutcome } from "./call.ts";
+import { STUDENT_MARK_VAR, studentMark, studentWrap } from "./sandbox.ts";
 
 /** The project's root folder. */
 export const ROOT = path.resolve(import.meta.dir, "../..");
@@ -30,6 +31,8 @@ export function exercisesDir(): string {
 export class Stage implements Disposable {
   readonly root: string;
   readonly module: string;
+  /** In the environment of every process of this stage's calls (see sandbox.ts). */
+  readonly mark = studentMark();
 
   constructor(readonly chapter: string) {
     const source = path.join(exercisesDir(), `${chapter}.ts`);
@@ -81,12 +84,19 @@ interface Started {
 
 function start(stage: Stage, exportName: string, args: unknown[], together: boolean, options: CallOptions): Started {
   const resultFile = path.join(stage.root, `result-${++calls}.json`);
-  const argv = [process.execPath, CALL_ENTRY, stage.module, exportName, JSON.stringify(args), resultFile];
+  const argv = [...studentWrap(), process.execPath, CALL_ENTRY, stage.module, exportName, JSON.stringify(args), resultFile];
   if (together) argv.push("--together");
   const child = Bun.spawn(argv, {
     cwd: stage.root,
     // Only what bun needs: the student's code sees no secrets of the grader.
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: stage.root, TMPDIR: stage.root, LANG: "C.UTF-8", ...options.env },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: stage.root,
+      TMPDIR: stage.root,
+      LANG: "C.UTF-8",
+      ...options.env,
+      [STUDENT_MARK_VAR]: stage.mark, // how processes that leave the group are found again
+    },
     stdin: "pipe",
     stdout: "pipe",
     stderr: "pipe",

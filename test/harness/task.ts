@@ -14,6 +14,7 @@
 import { afterAll, afterEach, beforeAll, test } from "bun:test";
 import fs from "node:fs";
 import { removeObjects, runPrefix, uniqueName } from "./names.ts";
+import { killMarked, sweepBox } from "./sandbox.ts";
 import { callStudent, callTogether, Stage, type CallOptions, type CallResult } from "./student.ts";
 
 export interface TaskInfo {
@@ -75,22 +76,68 @@ function publish(info: TaskInfo & { chapter: string }): void {
   if (file) fs.appendFileSync(file, `${JSON.stringify(info)}\n`);
 }
 
+/**
+ * One line of the result channel: the tools (check, watch, grade) pass an
+ * open file as IPC_RESULTS_FD and read each task's verdict from it as the
+ * task ends. The student's processes never hold this descriptor.
+ */
+export type ResultRecord =
+  | { event: "start"; chapter: string }
+  | { event: "task"; chapter: string; number: number; passed: boolean; message: string; ms: number }
+  | { event: "end"; chapter: string };
+
+function resultsFd(): number | undefined {
+  const raw = process.env.IPC_RESULTS_FD;
+  return raw && /^\d+$/.test(raw) ? Number(raw) : undefined;
+}
+
+function record(entry: ResultRecord): void {
+  const fd = resultsFd();
+  if (fd !== undefined) fs.writeSync(fd, `${JSON.stringify(entry)}\n`);
+}
+
+/** A cap on every task's time, set by the grader (IPC_TASK_TIMEOUT_MS). */
+function taskTimeoutCap(): number | undefined {
+  const raw = Number(process.env.IPC_TASK_TIMEOUT_MS);
+  return Number.isFinite(raw) && raw > 0 ? raw : undefined;
+}
+
+/** The sentence a failed task shows: a TaskFailure's own words, otherwise the error's name too. */
+function failureText(error: unknown): string {
+  if (error instanceof TaskFailure) return error.message;
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
 /** Declares the graded tasks of one chapter, run against the exercise folder being graded. */
 export function gradedChapter(chapter: string) {
   let stage: Stage | undefined;
   const scratches: string[] = [];
+  // Only the tasks' metadata is wanted (IPC_TASK_INFO_ONLY): declare, run nothing.
+  const infoOnly = process.env.IPC_TASK_INFO_ONLY === "1";
 
-  beforeAll(() => {
-    stage = new Stage(chapter);
-  });
-  afterEach(() => {
+  /** Whatever the student's processes left: processes first, then objects and files. */
+  async function cleanUp(): Promise<void> {
+    if (stage) await killMarked(stage.mark);
+    await sweepBox();
     removeObjects(runPrefix);
-    for (const dir of scratches.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-  });
-  afterAll(() => {
-    removeObjects(runPrefix);
-    stage?.[Symbol.dispose]();
-  });
+  }
+
+  if (!infoOnly) {
+    beforeAll(() => {
+      stage = new Stage(chapter);
+      record({ event: "start", chapter });
+    });
+    afterEach(async () => {
+      await cleanUp();
+      for (const dir of scratches.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+    });
+    afterAll(async () => {
+      await cleanUp();
+      stage?.[Symbol.dispose]();
+      record({ event: "end", chapter });
+    });
+  }
 
   function staged(): Stage {
     if (!stage) throw new Error("the exercise was not staged");
@@ -99,7 +146,9 @@ export function gradedChapter(chapter: string) {
 
   function task(info: TaskInfo, body: (t: TaskContext) => Promise<void>): void {
     publish({ chapter, ...info });
-    const limit = info.timeoutMs ?? 20_000;
+    if (infoOnly) return;
+    const cap = taskTimeoutCap();
+    const limit = Math.min(info.timeoutMs ?? 20_000, cap ?? Infinity);
     const context: TaskContext = {
       call: (exportName, args, options) => callStudent(staged(), exportName, args, { timeoutMs: limit, ...options }),
       callTogether: (exportName, argLists, options) =>
@@ -114,8 +163,33 @@ export function gradedChapter(chapter: string) {
         must(result.ok, explain(result, what));
       },
     };
-    // Room for a few calls in sequence plus start-up, then bun's own limit.
-    test(`task ${info.number}: ${info.title}`, () => body(context), limit * 3 + 10_000);
+    // Room for a few calls in sequence plus start-up; the grader's cap if it set one.
+    const taskLimit = cap ?? limit * 3 + 10_000;
+    test(
+      `task ${info.number}: ${info.title}`,
+      async () => {
+        const started = performance.now();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const expired = new Promise<TaskFailure>((resolve) => {
+          timer = setTimeout(
+            () => resolve(new TaskFailure(`the task did not finish within its time limit of ${Math.round(taskLimit / 1000)} s`)),
+            taskLimit,
+          );
+        });
+        const failure = await Promise.race([
+          body(context).then(
+            () => undefined,
+            (error: unknown) => error,
+          ),
+          expired,
+        ]);
+        clearTimeout(timer);
+        const ms = Math.round(performance.now() - started);
+        record({ event: "task", chapter, number: info.number, passed: failure === undefined, message: failure === undefined ? "" : failureText(failure), ms });
+        if (failure !== undefined) throw failure;
+      },
+      taskLimit + 5_000,
+    );
   }
 
   return { task };

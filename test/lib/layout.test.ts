@@ -31,13 +31,18 @@ const HEADERS = [
   "errno.h",
   "fcntl.h",
   "limits.h",
+  "mqueue.h",
+  "poll.h",
   "signal.h",
   "spawn.h",
   "stddef.h",
   "stdio.h",
   "sys/ipc.h",
+  "sys/eventfd.h",
   "sys/mman.h",
+  "sys/msg.h",
   "sys/prctl.h",
+  "sys/resource.h",
   "sys/shm.h",
   "sys/stat.h",
   "sys/wait.h",
@@ -47,6 +52,7 @@ const HEADERS = [
 /** C prefix of a constant group whose macros are not named GROUP_KEY. */
 const CONSTANT_PREFIX: Record<string, string> = {
   SC: "_SC_",
+  POLL: "POLL",
   W: "W",
   SIG: "SIG",
 };
@@ -55,6 +61,12 @@ const CONSTANT_PREFIX: Record<string, string> = {
 const C_TYPE: Record<string, string> = {
   stat: "struct stat",
   shmid_ds: "struct shmid_ds",
+  mq_attr: "struct mq_attr",
+  timespec: "struct timespec",
+  sigevent: "struct sigevent",
+  rlimit: "struct rlimit",
+  pollfd: "struct pollfd",
+  msqid_ds: "struct msqid_ds",
   posix_spawn_file_actions_t: "posix_spawn_file_actions_t",
   posix_spawnattr_t: "posix_spawnattr_t",
   sigset_t: "sigset_t",
@@ -65,6 +77,7 @@ const NOT_CONSTANTS = new Set(["layout", "getField"]);
 
 /** What a field type of the TypeScript tables means in C. */
 const FIELD_TYPE: Record<Field["type"], { size: number; signed: boolean }> = {
+  i16: { size: 2, signed: true },
   i32: { size: 4, signed: true },
   u32: { size: 4, signed: false },
   i64: { size: 8, signed: true },
