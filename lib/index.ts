@@ -6,4 +6,5 @@ export * from "./errors.ts";
 export * from "./shm.ts";
 export * from "./mq.ts";
 export * from "./process.ts";
+export * from "./locks.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";

@@ -14,6 +14,7 @@ export const O = {
   EXCL: 0o200,
   TRUNC: 0o1000,
   APPEND: 0o2000,
+  NOFOLLOW: 0o400000,
   NONBLOCK: 0o4000,
   CLOEXEC: 0o2000000,
 } as const;
@@ -75,10 +76,81 @@ export const PR = { SET_CHILD_SUBREAPER: 36, GET_CHILD_SUBREAPER: 37 } as const;
 /** memfd_create(2) flags. */
 export const MFD = { CLOEXEC: 1 } as const;
 
+/** System call numbers (<sys/syscall.h>); they differ per architecture. */
+export const SYS = {
+  // Files and locks: read in /proc/PID/task/TID/syscall to see who is blocked in which lock call.
+  fcntl: process.arch === "arm64" ? 25 : 72,
+  flock: process.arch === "arm64" ? 32 : 73,
+} as const;
+
+// Files and locks
+
+/** flock(2) operations (<sys/file.h>): shared, exclusive, don't block, unlock. */
+export const LOCK = { SH: 1, EX: 2, NB: 4, UN: 8 } as const;
+
+/**
+ * fcntl(2) record-lock commands and lock types (<fcntl.h>): process-associated
+ * locks (F_SETLK, …) and open-file-description locks (F_OFD_SETLK, …).
+ */
+export const F = {
+  GETFD: 1,
+  SETFD: 2,
+  GETFL: 3,
+  SETFL: 4,
+  GETLK: 5,
+  SETLK: 6,
+  SETLKW: 7,
+  OFD_GETLK: 36,
+  OFD_SETLK: 37,
+  OFD_SETLKW: 38,
+  RDLCK: 0,
+  WRLCK: 1,
+  UNLCK: 2,
+} as const;
+
+/** Descriptor flags for F_GETFD/F_SETFD. */
+export const FD = { CLOEXEC: 1 } as const;
+
+/** lseek(2) origins, also l_whence of struct flock. */
+export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
+
+// Unix domain sockets
+
+/** Address families (<sys/socket.h>). */
+export const AF = { UNIX: 1, INET: 2 } as const;
+
+/** Socket types, and the flags socket(2), socketpair(2) and accept4(2) take with them. */
+export const SOCK = { STREAM: 1, DGRAM: 2, SEQPACKET: 5, NONBLOCK: 0o4000, CLOEXEC: 0o2000000 } as const;
+
+/** Socket option levels. */
+export const SOL = { SOCKET: 1 } as const;
+
+/** Socket options at level SOL_SOCKET. */
+export const SO = { TYPE: 3, ERROR: 4, SNDBUF: 7, RCVBUF: 8, PASSCRED: 16, PEERCRED: 17, ACCEPTCONN: 30 } as const;
+
+/** Control-message types at level SOL_SOCKET: descriptors and credentials. */
+export const SCM = { RIGHTS: 1, CREDENTIALS: 2 } as const;
+
+/** send(2)/recv(2) flags; the C names are MSG_* (the MSG group above is System V's msgrcv). */
+export const MSGF = {
+  PEEK: 0x2,
+  CTRUNC: 0x8,
+  TRUNC: 0x20,
+  DONTWAIT: 0x40,
+  EOR: 0x80,
+  NOSIGNAL: 0x4000,
+  CMSG_CLOEXEC: 0x40000000,
+} as const;
+
+/** shutdown(2): which direction to close. */
+export const SHUT = { RD: 0, WR: 1, RDWR: 2 } as const;
+
 /** A field of a C struct: its byte offset and its type. */
 export interface Field {
   offset: number;
-  type: "i16" | "i32" | "u32" | "i64" | "u64";
+  type: "i16" | "u16" | "i32" | "u32" | "i64" | "u64" | "bytes";
+  /** For "bytes" (a char array such as sun_path): its length. */
+  length?: number;
 }
 
 /** A C struct's size and the fields the library reads. */
@@ -90,7 +162,7 @@ export interface Layout<F extends string> {
 type StatField = "st_mode" | "st_uid" | "st_gid" | "st_size";
 type ShmidField = "shm_perm.uid" | "shm_perm.mode" | "shm_segsz" | "shm_cpid" | "shm_lpid" | "shm_nattch";
 
-interface ArchLayouts {
+interface ArchLayouts extends FileSocketLayouts {
   stat: Layout<StatField>;
   shmid_ds: Layout<ShmidField>;
   mq_attr: Layout<MqAttrField>;
@@ -184,8 +256,67 @@ const msqid_ds: Layout<MsqidField> = {
   },
 };
 
+// Files and locks, Unix domain sockets: the same on x86-64 and arm64 (LP64 glibc).
+type FlockField = "l_type" | "l_whence" | "l_start" | "l_len" | "l_pid";
+type SockaddrUnField = "sun_family" | "sun_path";
+type UcredField = "pid" | "uid" | "gid";
+type MsghdrField = "msg_name" | "msg_namelen" | "msg_iov" | "msg_iovlen" | "msg_control" | "msg_controllen" | "msg_flags";
+type IovecField = "iov_base" | "iov_len";
+type CmsghdrField = "cmsg_len" | "cmsg_level" | "cmsg_type";
+
+interface FileSocketLayouts {
+  flock: Layout<FlockField>;
+  sockaddr_un: Layout<SockaddrUnField>;
+  ucred: Layout<UcredField>;
+  msghdr: Layout<MsghdrField>;
+  iovec: Layout<IovecField>;
+  cmsghdr: Layout<CmsghdrField>;
+}
+
+const fileSocketLayouts: FileSocketLayouts = {
+  flock: {
+    size: 32,
+    fields: {
+      l_type: { offset: 0, type: "i16" },
+      l_whence: { offset: 2, type: "i16" },
+      l_start: { offset: 8, type: "i64" },
+      l_len: { offset: 16, type: "i64" },
+      l_pid: { offset: 24, type: "i32" },
+    },
+  },
+  sockaddr_un: {
+    size: 110,
+    fields: { sun_family: { offset: 0, type: "u16" }, sun_path: { offset: 2, type: "bytes", length: 108 } },
+  },
+  ucred: {
+    size: 12,
+    fields: { pid: { offset: 0, type: "i32" }, uid: { offset: 4, type: "u32" }, gid: { offset: 8, type: "u32" } },
+  },
+  msghdr: {
+    size: 56,
+    fields: {
+      msg_name: { offset: 0, type: "u64" },
+      msg_namelen: { offset: 8, type: "u32" },
+      msg_iov: { offset: 16, type: "u64" },
+      msg_iovlen: { offset: 24, type: "u64" },
+      msg_control: { offset: 32, type: "u64" },
+      msg_controllen: { offset: 40, type: "u64" },
+      msg_flags: { offset: 48, type: "i32" },
+    },
+  },
+  iovec: {
+    size: 16,
+    fields: { iov_base: { offset: 0, type: "u64" }, iov_len: { offset: 8, type: "u64" } },
+  },
+  cmsghdr: {
+    size: 16,
+    fields: { cmsg_len: { offset: 0, type: "u64" }, cmsg_level: { offset: 8, type: "i32" }, cmsg_type: { offset: 12, type: "i32" } },
+  },
+};
+
 const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
   x64: {
+    ...fileSocketLayouts,
     stat: {
       size: 144,
       fields: {
@@ -207,6 +338,7 @@ const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
     sigset_t,
   },
   arm64: {
+    ...fileSocketLayouts,
     stat: {
       size: 128,
       fields: {
@@ -247,6 +379,8 @@ export function getField(view: DataView, field: Field): number {
   switch (field.type) {
     case "i16":
       return view.getInt16(field.offset, true);
+    case "u16":
+      return view.getUint16(field.offset, true);
     case "i32":
       return view.getInt32(field.offset, true);
     case "u32":
@@ -255,5 +389,27 @@ export function getField(view: DataView, field: Field): number {
       return Number(view.getBigInt64(field.offset, true));
     case "u64":
       return Number(view.getBigUint64(field.offset, true));
+    case "bytes":
+      throw new TypeError(`getField: a char array (offset ${field.offset}) is not a number; read its bytes`);
+  }
+}
+
+/** Writes one field of a struct held in a buffer (the counterpart of getField). */
+export function setField(view: DataView, field: Field, value: number | bigint): void {
+  switch (field.type) {
+    case "i16":
+      return view.setInt16(field.offset, Number(value), true);
+    case "u16":
+      return view.setUint16(field.offset, Number(value), true);
+    case "i32":
+      return view.setInt32(field.offset, Number(value), true);
+    case "u32":
+      return view.setUint32(field.offset, Number(value), true);
+    case "i64":
+      return view.setBigInt64(field.offset, BigInt(value), true);
+    case "u64":
+      return view.setBigUint64(field.offset, BigInt(value), true);
+    case "bytes":
+      throw new TypeError(`setField: a char array (offset ${field.offset}) is not a number; copy bytes into it`);
   }
 }

@@ -96,6 +96,27 @@ const declarations = {
   msgsnd: { args: [i32, ptr, u64, i32], returns: i32 },
   msgrcv: { args: [i32, ptr, u64, i64, i32], returns: i64 },
   msgctl: { args: [i32, i32, ptr], returns: i32 },
+
+  // Files and locks. fcntl is variadic: declared with a 64-bit third
+  // argument, which carries an int or a pointer (a struct flock for the
+  // lock commands); test/lib/locks-ffi.test.ts pins it.
+  flock: { args: [i32, i32], returns: i32 },
+  fcntl: { args: [i32, i32, i64], returns: i32 }, // variadic
+
+  // Unix domain sockets. Addresses are struct sockaddr_un; sendmsg and
+  // recvmsg carry descriptors (SCM_RIGHTS) in their control messages.
+  socket: { args: [i32, i32, i32], returns: i32 },
+  socketpair: { args: [i32, i32, i32, ptr], returns: i32 },
+  bind: { args: [i32, ptr, u32], returns: i32 },
+  listen: { args: [i32, i32], returns: i32 },
+  accept4: { args: [i32, ptr, ptr, i32], returns: i32 },
+  connect: { args: [i32, ptr, u32], returns: i32 },
+  sendmsg: { args: [i32, ptr, i32], returns: i64 },
+  recvmsg: { args: [i32, ptr, i32], returns: i64 },
+  getsockopt: { args: [i32, i32, i32, ptr, ptr], returns: i32 },
+  setsockopt: { args: [i32, i32, i32, ptr, u32], returns: i32 },
+  getsockname: { args: [i32, ptr, ptr], returns: i32 },
+  shutdown: { args: [i32, i32], returns: i32 },
 } as const;
 
 

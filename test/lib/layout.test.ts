@@ -47,6 +47,10 @@ const HEADERS = [
   "sys/stat.h",
   "sys/wait.h",
   "unistd.h",
+  "sys/file.h",
+  "sys/socket.h",
+  "sys/syscall.h",
+  "sys/un.h",
 ];
 
 /** C prefix of a constant group whose macros are not named GROUP_KEY. */
@@ -55,6 +59,7 @@ const CONSTANT_PREFIX: Record<string, string> = {
   POLL: "POLL",
   W: "W",
   SIG: "SIG",
+  MSGF: "MSG_",
 };
 
 /** C type of each layout in `layout` (lib/ffi/constants.ts). */
@@ -70,14 +75,21 @@ const C_TYPE: Record<string, string> = {
   posix_spawn_file_actions_t: "posix_spawn_file_actions_t",
   posix_spawnattr_t: "posix_spawnattr_t",
   sigset_t: "sigset_t",
+  flock: "struct flock",
+  sockaddr_un: "struct sockaddr_un",
+  ucred: "struct ucred",
+  msghdr: "struct msghdr",
+  iovec: "struct iovec",
+  cmsghdr: "struct cmsghdr",
 };
 
 /** Exports of constants.ts that are not constants (checked elsewhere or code). */
-const NOT_CONSTANTS = new Set(["layout", "getField"]);
+const NOT_CONSTANTS = new Set(["layout", "getField", "setField"]);
 
-/** What a field type of the TypeScript tables means in C. */
-const FIELD_TYPE: Record<Field["type"], { size: number; signed: boolean }> = {
+/** What a field type of the TypeScript tables means in C ("bytes": a char array of the field's `length`). */
+const FIELD_TYPE: Record<Exclude<Field["type"], "bytes">, { size: number; signed: boolean }> = {
   i16: { size: 2, signed: true },
+  u16: { size: 2, signed: false },
   i32: { size: 4, signed: true },
   u32: { size: 4, signed: false },
   i64: { size: 8, signed: true },
@@ -147,7 +159,9 @@ function cSource(): string {
       out(`${j === 0 ? "" : ","}${JSON.stringify(field)}: {`);
       number("offset", `offsetof(${cType}, ${field})`, false);
       number("size", `sizeof(${member(field)})`, false);
-      number("signed", `((__typeof__(${member(field)}))-1 < 0)`, true);
+      // A char array has no signedness to test (a cast to an array type is not C).
+      const isArray = layout.fields[field]!.type === "bytes";
+      number("signed", isArray ? "0" : `((__typeof__(${member(field)}))-1 < 0)`, true);
       out("}");
     });
     out("}}");
@@ -217,7 +231,9 @@ describe(`struct layouts match the C headers (${process.arch})`, () => {
         fields: Object.fromEntries(
           Object.entries(layout.fields).map(([name, field]) => [
             name,
-            { offset: field.offset, size: FIELD_TYPE[field.type].size, signed: FIELD_TYPE[field.type].signed ? 1 : 0 },
+            field.type === "bytes"
+              ? { offset: field.offset, size: field.length, signed: 0 }
+              : { offset: field.offset, size: FIELD_TYPE[field.type].size, signed: FIELD_TYPE[field.type].signed ? 1 : 0 },
           ]),
         ),
       };
