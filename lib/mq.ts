@@ -99,6 +99,7 @@ export function queueLimits(): QueueLimits {
 /** Which end of the queue a descriptor is: O_RDONLY, O_WRONLY or O_RDWR. */
 export type QueueAccess = "read" | "write" | "read-write";
 
+/** How to open a POSIX message queue: the `O_*` flags, its mode and, for a new queue, its size. */
 export interface QueueOptions {
   /** Create the queue if it does not exist (O_CREAT). */
   create?: boolean;
@@ -116,6 +117,7 @@ export interface QueueOptions {
   msgsize?: number;
 }
 
+/** The priority of a message, and how long `send` may wait for room. */
 export interface SendOptions {
   /** 0 (the default) to MQ_PRIO_MAX - 1; higher priorities are received first. */
   priority?: number;
@@ -123,6 +125,7 @@ export interface SendOptions {
   timeout?: number;
 }
 
+/** How long `receive` may wait for a message. */
 export interface ReceiveOptions {
   /** Seconds to wait while the queue is empty: undefined waits for ever, 0 not at all. */
   timeout?: number;
@@ -293,6 +296,7 @@ export type WorkerRequest =
   | { type: "send"; id: number; deadline: number | null; data: Uint8Array; priority: number }
   | { type: "stop" };
 
+/** The worker's answers to the requests of `WorkerRequest`. */
 export type WorkerReply =
   | { type: "done"; id: number; data?: Uint8Array; priority?: number }
   | { type: "failed"; id: number; errno: number; call: string }
@@ -440,6 +444,7 @@ export class MessageQueue implements Disposable {
     return this.#fd;
   }
 
+  /** true once `close()` has been called. */
   get closed(): boolean {
     return this.#fd === -1;
   }
@@ -763,6 +768,7 @@ export class SysVMessage {
     readonly data: Uint8Array,
   ) {}
 
+  /** The bytes decoded as UTF-8. */
   text(): string {
     return decoder.decode(this.data);
   }
@@ -786,6 +792,7 @@ export interface SysVQueueStat {
   uid: number;
 }
 
+/** The type of a System V message, and whether `send` may wait for room. */
 export interface SysVSendOptions {
   /** The message's type, at least 1; receivers select by it. Default 1. */
   type?: number;
@@ -793,6 +800,7 @@ export interface SysVSendOptions {
   wait?: boolean;
 }
 
+/** Which System V message to receive, and whether to wait for one. */
 export interface SysVReceiveOptions {
   /**
    * Which message: 0 (default) the first in the queue; N > 0 the first of
