@@ -4,6 +4,7 @@
  */
 export * from "./errors.ts";
 export * from "./shm.ts";
+export * from "./sync/index.ts";
 export * from "./mq.ts";
 export * from "./process.ts";
 export * from "./locks.ts";

@@ -34,6 +34,29 @@ export const SC = { PAGESIZE: 30 } as const;
 /** NAME_MAX from <limits.h>: the longest name of a POSIX IPC object, slash excluded. */
 export const NAME_MAX = 255;
 
+// Synchronisation
+
+/** pthread_*attr_setpshared(3) and sem_init(3): may other processes use the object? */
+export const PTHREAD_PROCESS = { PRIVATE: 0, SHARED: 1 } as const;
+
+/** pthread_mutexattr_settype(3) types and pthread_mutexattr_setrobust(3) values. */
+export const PTHREAD_MUTEX = { NORMAL: 0, RECURSIVE: 1, ERRORCHECK: 2, STALLED: 0, ROBUST: 1 } as const;
+
+/** pthread_rwlockattr_setkind_np(3): whom a read-write lock prefers (glibc). */
+export const PTHREAD_RWLOCK = { PREFER_READER_NP: 0, PREFER_WRITER_NP: 1, PREFER_WRITER_NONRECURSIVE_NP: 2 } as const;
+
+/** What pthread_barrier_wait(3) returns to exactly one of the waiters. */
+export const PTHREAD_BARRIER = { SERIAL_THREAD: -1 } as const;
+
+/** The largest value a POSIX semaphore can hold (<limits.h>). */
+export const SEM_VALUE_MAX = 2147483647;
+
+/** futex(2) operations (<linux/futex.h>). */
+export const FUTEX = { WAIT: 0, WAKE: 1, PRIVATE_FLAG: 128 } as const;
+
+/** clock_gettime(2) clocks. */
+export const CLOCK = { REALTIME: 0, MONOTONIC: 1 } as const;
+
 // POSIX and System V message queues
 
 /** MQ_PRIO_MAX from <limits.h>: message priorities run from 0 to MQ_PRIO_MAX - 1. */
@@ -78,6 +101,8 @@ export const MFD = { CLOEXEC: 1 } as const;
 
 /** System call numbers (<sys/syscall.h>); they differ per architecture. */
 export const SYS = {
+  // Synchronisation: futex has no C library wrapper, syscall(2) makes it.
+  futex: process.arch === "arm64" ? 98 : 202,
   // Files and locks: read in /proc/PID/task/TID/syscall to see who is blocked in which lock call.
   fcntl: process.arch === "arm64" ? 25 : 72,
   flock: process.arch === "arm64" ? 32 : 73,
@@ -162,7 +187,7 @@ export interface Layout<F extends string> {
 type StatField = "st_mode" | "st_uid" | "st_gid" | "st_size";
 type ShmidField = "shm_perm.uid" | "shm_perm.mode" | "shm_segsz" | "shm_cpid" | "shm_lpid" | "shm_nattch";
 
-interface ArchLayouts extends FileSocketLayouts {
+interface ArchLayouts extends FileSocketLayouts, SyncLayouts {
   stat: Layout<StatField>;
   shmid_ds: Layout<ShmidField>;
   mq_attr: Layout<MqAttrField>;
@@ -314,8 +339,55 @@ const fileSocketLayouts: FileSocketLayouts = {
   },
 };
 
+// Synchronisation objects are opaque: the library needs their sizes, to
+// allocate them, and their alignment, to place them in shared memory.
+type Opaque = Layout<never> & { align: number };
+type SyncLayoutName =
+  | "sem_t"
+  | "pthread_mutex_t"
+  | "pthread_mutexattr_t"
+  | "pthread_cond_t"
+  | "pthread_condattr_t"
+  | "pthread_rwlock_t"
+  | "pthread_rwlockattr_t"
+  | "pthread_barrier_t"
+  | "pthread_barrierattr_t"
+  | "pthread_spinlock_t";
+type SyncLayouts = Record<SyncLayoutName, Opaque>;
+
+const opaque = (size: number, align: number): Opaque => ({ size, align, fields: {} });
+
+/** glibc's sizes: arm64 has larger mutexes and 8-byte attribute objects. */
+const syncLayouts: Record<"x64" | "arm64", SyncLayouts> = {
+  x64: {
+    sem_t: opaque(32, 8),
+    pthread_mutex_t: opaque(40, 8),
+    pthread_mutexattr_t: opaque(4, 4),
+    pthread_cond_t: opaque(48, 8),
+    pthread_condattr_t: opaque(4, 4),
+    pthread_rwlock_t: opaque(56, 8),
+    pthread_rwlockattr_t: opaque(8, 8),
+    pthread_barrier_t: opaque(32, 8),
+    pthread_barrierattr_t: opaque(4, 4),
+    pthread_spinlock_t: opaque(4, 4),
+  },
+  arm64: {
+    sem_t: opaque(32, 8),
+    pthread_mutex_t: opaque(48, 8),
+    pthread_mutexattr_t: opaque(8, 8),
+    pthread_cond_t: opaque(48, 8),
+    pthread_condattr_t: opaque(8, 8),
+    pthread_rwlock_t: opaque(56, 8),
+    pthread_rwlockattr_t: opaque(8, 8),
+    pthread_barrier_t: opaque(32, 8),
+    pthread_barrierattr_t: opaque(8, 8),
+    pthread_spinlock_t: opaque(4, 4),
+  },
+};
+
 const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
   x64: {
+    ...syncLayouts.x64,
     ...fileSocketLayouts,
     stat: {
       size: 144,
@@ -338,6 +410,7 @@ const LAYOUTS: Record<"x64" | "arm64", ArchLayouts> = {
     sigset_t,
   },
   arm64: {
+    ...syncLayouts.arm64,
     ...fileSocketLayouts,
     stat: {
       size: 128,

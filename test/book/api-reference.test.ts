@@ -46,6 +46,8 @@ describe("generating the reference", () => {
     const symbols = markdown.match(/^### (.*)$/gm)?.map((h) => h.slice(4));
     expect(symbols).toEqual(["ShapeKind", "DrawOptions", "Square", "DatedSquare", "totalArea", "helperConstant"]);
     expect(markdown).not.toContain("notExported");
+    expect(markdown).not.toContain("wiring"); // @internal
+    expect(markdown).not.toContain("plumbing"); // @internal member
     expect(markdown).not.toMatch(/^### Base$/m);
   });
 

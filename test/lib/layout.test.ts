@@ -31,6 +31,9 @@ const HEADERS = [
   "errno.h",
   "fcntl.h",
   "limits.h",
+  "linux/futex.h",
+  "pthread.h",
+  "semaphore.h",
   "mqueue.h",
   "poll.h",
   "signal.h",
@@ -44,8 +47,10 @@ const HEADERS = [
   "sys/prctl.h",
   "sys/resource.h",
   "sys/shm.h",
+  "sys/syscall.h",
   "sys/stat.h",
   "sys/wait.h",
+  "time.h",
   "unistd.h",
   "sys/file.h",
   "sys/socket.h",
@@ -66,6 +71,16 @@ const CONSTANT_PREFIX: Record<string, string> = {
 const C_TYPE: Record<string, string> = {
   stat: "struct stat",
   shmid_ds: "struct shmid_ds",
+  sem_t: "sem_t",
+  pthread_mutex_t: "pthread_mutex_t",
+  pthread_mutexattr_t: "pthread_mutexattr_t",
+  pthread_cond_t: "pthread_cond_t",
+  pthread_condattr_t: "pthread_condattr_t",
+  pthread_rwlock_t: "pthread_rwlock_t",
+  pthread_rwlockattr_t: "pthread_rwlockattr_t",
+  pthread_barrier_t: "pthread_barrier_t",
+  pthread_barrierattr_t: "pthread_barrierattr_t",
+  pthread_spinlock_t: "pthread_spinlock_t",
   mq_attr: "struct mq_attr",
   timespec: "struct timespec",
   sigevent: "struct sigevent",
@@ -128,6 +143,11 @@ function tsConstants(): Map<string, Map<string, number>> {
   return groups;
 }
 
+/** A layout's alignment, for the layouts that state one (the synchronisation objects). */
+function alignOf(layout: object): number | undefined {
+  return "align" in layout && typeof layout.align === "number" ? layout.align : undefined;
+}
+
 const CONSTANTS = tsConstants();
 const LAYOUTS = Object.entries(constants.layout) as [string, constants.Layout<string>][];
 
@@ -152,6 +172,7 @@ function cSource(): string {
     const member = (field: string) => `((${cType} *)0)->${field}`;
     out(`${emitted++ === 0 ? "" : ","}${JSON.stringify(layoutName)}: {`);
     number("size", `sizeof(${cType})`, false);
+    if (alignOf(layout) !== undefined) number("align", `_Alignof(${cType})`, false);
     out('"fields": {');
     const fields = Object.keys(layout.fields);
     fields.forEach((field, j) => {
@@ -228,6 +249,7 @@ describe(`struct layouts match the C headers (${process.arch})`, () => {
       expect(fromC).toBeDefined();
       const ts = {
         size: layout.size,
+        ...(alignOf(layout) === undefined ? {} : { align: alignOf(layout) }),
         fields: Object.fromEntries(
           Object.entries(layout.fields).map(([name, field]) => [
             name,

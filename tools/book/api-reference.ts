@@ -9,8 +9,10 @@
  * class), functions, interfaces, type aliases and constants, grouped by the
  * file that declares them.
  *
- * Every export must have a doc comment, and so must every public
- * constructor, method and accessor of an exported class. A missing one is
+ * Every export must have a doc comment, and so must every public method
+ * and accessor of an exported class (a constructor may leave its
+ * explanation to the class's comment). A symbol or member tagged
+ * `@internal` is left out of the reference. A missing one is
  * an `UndocumentedError` listing each, with file and line; the
  * preprocessor turns it into a failed book build.
  */
@@ -114,7 +116,7 @@ export function generateApiReference(entry: string, options: GenerateOptions = {
   const exports = checker
     .getExportsOfModule(moduleSymbol)
     .map((symbol) => exportOf(symbol, checker))
-    .filter((e): e is Export => e !== undefined);
+    .filter((e): e is Export => e !== undefined && !isInternal(e.declaration));
   const exportedDeclarations = new Set(exports.map((e) => e.declaration));
 
   // Group by declaring file, files in the order the entry re-exports them.
@@ -354,6 +356,11 @@ function declarationText(e: Export, checker: ts.TypeChecker): string {
 const modifiers = (node: ts.Node) => (ts.canHaveModifiers(node) ? (ts.getModifiers(node) ?? []) : []);
 const hasModifier = (node: ts.Node, kind: ts.SyntaxKind) => modifiers(node).some((m) => m.kind === kind);
 
+/** Marked `@internal`: public to TypeScript, but not part of the documented API. */
+function isInternal(node: ts.Node): boolean {
+  return ts.getJSDocTags(node).some((tag) => tag.tagName.text === "internal");
+}
+
 /** Whether a class member is part of the public API. */
 function isPublicMember(node: ts.ClassElement): boolean {
   if (node.name !== undefined && ts.isPrivateIdentifier(node.name)) return false;
@@ -440,7 +447,7 @@ function renderClass(
     const signature = `new ${e.name}(${parametersText(constructor, checker)})`;
     const constructorSignature = checker.getSignatureFromDeclaration(constructor);
     const doc = markdownOf(ts.displayPartsToString(constructorSignature?.getDocumentationComment(checker) ?? []));
-    if (doc === "") noteMissing(`${e.name} constructor`, constructor);
+    // A constructor may leave its explanation to the class's comment.
     const tags = renderTags(constructorSignature?.getJsDocTags() ?? []);
     members.push({ signature, doc: [doc, ...tags].filter((t) => t !== "").join("\n\n"), static: false });
     skeleton.push(`  constructor(${parametersText(constructor, checker)});`);
@@ -451,11 +458,13 @@ function renderClass(
       const readonly = hasModifier(p, ts.SyntaxKind.ReadonlyKeyword) ? "readonly " : "";
       const type = p.type ? squeeze(p.type.getText()) : checker.typeToString(checker.getTypeAtLocation(p));
       const rendered = `${readonly}${p.name.text}: ${type}`;
-      const paramDoc = ts
-        .getJSDocParameterTags(p)
-        .map((tag) => (typeof tag.comment === "string" ? tag.comment : ts.getTextOfJSDocComment(tag.comment) ?? ""))
-        .join(" ")
-        .replace(/^-\s*/, "");
+      // Its doc: a comment on the parameter itself, or the constructor's @param.
+      const own = ts
+        .getJSDocCommentsAndTags(p)
+        .filter(ts.isJSDoc)
+        .map((d) => ts.getTextOfJSDocComment(d.comment) ?? "");
+      const tagged = ts.getJSDocParameterTags(p).map((tag) => ts.getTextOfJSDocComment(tag.comment) ?? "");
+      const paramDoc = [...own, ...tagged].join(" ").trim().replace(/^-\s*/, "");
       seen.add(p.name.text);
       members.push({ signature: rendered, doc: escapeProse(paramDoc), static: false });
       skeleton.push(`  ${rendered};`);
@@ -464,7 +473,7 @@ function renderClass(
   for (const c of ownChain) {
     for (const m of c.members) {
       if (ts.isConstructorDeclaration(m) || ts.isClassStaticBlockDeclaration(m) || ts.isSemicolonClassElement(m)) continue;
-      if (!isPublicMember(m)) continue;
+      if (!isPublicMember(m) || isInternal(m)) continue;
       const isStatic = hasModifier(m, ts.SyntaxKind.StaticKeyword);
       const name = memberName(m);
       const key = `${isStatic ? "static " : ""}${name}${ts.isSetAccessor(m) ? " set" : ""}`;
