@@ -47,7 +47,6 @@ const HEADERS = [
   "sys/prctl.h",
   "sys/resource.h",
   "sys/shm.h",
-  "sys/syscall.h",
   "sys/stat.h",
   "sys/wait.h",
   "time.h",
