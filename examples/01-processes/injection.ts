@@ -45,6 +45,12 @@ try {
   console.log(`run:    ${describeStatus(result.status)}, stderr ${JSON.stringify(result.stderr.trim().replace(dir, "$DIR"))}; ${injected()}`);
   const good = await run(["wc", "-l", "--", "notes.txt"], { cwd: dir });
   console.log(`run on a real name: ${JSON.stringify(good.stdout.trim())}`);
+
+  // ANCHOR: script
+  // A fixed shell script, with the data as its argument "$1": never parsed as code.
+  const script = await run(["sh", "-c", 'wc -l < "$1"', "sh", name], { cwd: dir });
+  // ANCHOR_END: script
+  console.log(`a fixed script: ${describeStatus(script.status)}; ${injected()}`);
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

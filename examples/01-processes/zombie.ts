@@ -16,7 +16,7 @@ try {
   while (processInfo(child.pid)?.state !== "Z" && Date.now() < deadline) await Bun.sleep(5);
 
   console.log(`/proc/${child.pid}/stat: ${fs.readFileSync(`/proc/${child.pid}/stat`, "utf8").split(" ").slice(0, 4).join(" ")} …`);
-  const ps = Bun.spawnSync(["ps", "-o", "pid,ppid,stat,comm", "-p", String(child.pid)]);
+  const ps = Bun.spawnSync(["ps", "-o", "pid,ppid,stat,args", "-p", String(child.pid)]);
   if (ps.exitCode === 0) process.stdout.write(ps.stdout.toString()); // `ps` may be missing in a minimal container
   console.log(`its parent is us (${process.pid}); it stays a zombie until we wait for it`);
 } finally {

@@ -24,7 +24,7 @@ const pointer = "ptr" as const;
 function compile<T extends Parameters<typeof cc>[0]["symbols"]>(file: string, symbols: T) {
   const source = path.join(import.meta.dir, file);
   try {
-    return cc({ source, symbols }).symbols;
+    return cc({ source, symbols }).symbols; // TinyCC, in memory; the functions are then called like any FFI symbol
   } catch (error) {
     throw new Error(
       `compiling ${source} with bun:ffi's cc failed; it needs the C library's headers ` +
@@ -34,6 +34,7 @@ function compile<T extends Parameters<typeof cc>[0]["symbols"]>(file: string, sy
 }
 
 let forkLib: ReturnType<typeof loadFork> | undefined;
+// ANCHOR: cc
 function loadFork() {
   return compile("fork.c", {
     fork_exec: { args: [pointer, pointer, pointer], returns: i32 },
@@ -41,6 +42,7 @@ function loadFork() {
     copy_on_write: { args: [pointer], returns: i32 },
   });
 }
+// ANCHOR_END: cc
 function forkC() {
   return (forkLib ??= loadFork());
 }

@@ -202,6 +202,7 @@ describe("chapter 1 listings", () => {
     expect(stdout).toMatch(/^popen: +read "3"; INJECTED/m);
     expect(stdout).toMatch(/^run: +exited with code 1, stderr .*No such file or directory.*; nothing injected$/m);
     expect(stdout).toContain('run on a real name: "3 notes.txt"');
+    expect(stdout).toMatch(/^a fixed script: exited with code [12]; nothing injected$/m);
   });
 
   tsListing("wait-status.ts", ({ stdout }) => {
