@@ -18,13 +18,13 @@ const { task } = gradedChapter("01-processes");
 /**
  * The pool's worker, a shell script. It records its pid and its fifth
  * argument in DIR/started-I, waits until all N workers have started (or
- * gives up after 2 to 3 s and exits with 99), then exits with a code or
+ * gives up after 4 to 5 s and exits with 99), then exits with a code or
  * kills itself with a signal, as ACTION says ("exit:7", "signal:TERM").
  */
 const WORKER = `
 dir=$1 i=$2 n=$3 action=$4
 printf '%s\\n%s' "$$" "$5" > "$dir/started-$i.tmp" && mv "$dir/started-$i.tmp" "$dir/started-$i"
-deadline=$(( $(date +%s) + 3 ))
+deadline=$(( $(date +%s) + 5 ))
 while [ "$(ls "$dir" | grep -c '^started-[0-9]*$')" -lt "$n" ]; do
   [ "$(date +%s)" -ge "$deadline" ] && exit 99
   sleep 0.01
@@ -50,6 +50,7 @@ task(
     points: 4,
     read: "Waiting for children",
     hint: "Start them all first (spawn() or Bun.spawn with an argument vector), then wait for each: an exit gives a code, a death by signal gives the signal's name and no code.",
+    timeoutMs: 40_000, // room for a pool run one at a time to fail with a clear message
   },
   async (t) => {
     const dir = t.scratch("pool");

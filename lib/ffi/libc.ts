@@ -63,7 +63,7 @@ const declarations = {
   kill: { args: [i32, i32], returns: i32 },
   getppid: { args: [], returns: i32 },
   getpgid: { args: [i32], returns: i32 },
-  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 }, // variadic
+  prctl: { args: [i32, u64, u64, u64, u64], returns: i32 }, // variadic; pinned by test/lib/process.test.ts (subreaper)
   memfd_create: { args: [cstring, u32], returns: i32 },
   system: { args: [cstring], returns: i32 },
   popen: { args: [cstring, cstring], returns: ptr },
