@@ -31,7 +31,7 @@ import { ptr } from "bun:ffi";
 import { layout, MFD, O, POSIX_SPAWN, PR, SIG, W } from "./ffi/constants.ts";
 import { cstr, errno, sys } from "./ffi/libc.ts";
 import { ERRNO } from "./ffi/errno.ts";
-import { errorFor, invalid, lastError, type Hints } from "./errors.ts";
+import { errorFor, invalid, IpcError, lastError, type Hints } from "./errors.ts";
 import { count, fileMode } from "./validate.ts";
 
 export { forkExec, forkWrite, copyOnWrite, cloneDemo } from "./native/forks.ts";
@@ -398,7 +398,12 @@ export class Child implements Disposable {
   /** Kills the child (SIGKILL) unless it has ended, and waits for it: no zombie, no orphan. */
   [Symbol.dispose](): void {
     if (this.#status) return;
-    if (this.poll()) return;
+    try {
+      if (this.poll()) return;
+    } catch (error) {
+      if (error instanceof IpcError && error.code === "ECHILD") return; // someone called waitpid() on it directly
+      throw error;
+    }
     try {
       kill(this.pid, "SIGKILL");
     } catch {

@@ -156,6 +156,12 @@ describe("waitpid from Bun", () => {
     expect(processInfo(pid)).toBeNull();
   });
 
+  test("dispose after a direct waitpid() on the child does not throw", () => {
+    const child = spawn(["true"]);
+    expect(waitpid(child.pid)?.status).toMatchObject(exited(0));
+    expect(() => child[Symbol.dispose]()).not.toThrow();
+  });
+
   test("exited() waits without blocking the event loop", async () => {
     const child = spawn(["sh", "-c", "read line; exit 7"], { stdin: { path: "/dev/null" } });
     let ticks = 0;
