@@ -163,13 +163,12 @@ describe("waitpid from Bun", () => {
   });
 
   test("exited() waits without blocking the event loop", async () => {
-    const child = spawn(["sh", "-c", "read line; exit 7"], { stdin: { path: "/dev/null" } });
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 1);
-    const status = await child.exited();
-    clearInterval(timer);
-    expect(status).toMatchObject(exited(7));
-    expect(ticks).toBeGreaterThanOrEqual(0); // the loop was free to run timers; no timing is asserted
+    // The child ends only after a timer of ours has run: if exited() blocked the
+    // loop, the timer could not run, and the child would give up with code 1.
+    const flag = path.join(scratch.dir, "timer-ran");
+    const child = spawn(["sh", "-c", 'i=0; while [ ! -e "$1" ]; do i=$((i+1)); [ $i -gt 2000 ] && exit 1; sleep 0.01; done; exit 7', "sh", flag]);
+    setTimeout(() => fs.writeFileSync(flag, ""), 1);
+    expect(await child.exited()).toMatchObject(exited(7));
   });
 
   test("ECHILD for a process that is not our child, with a hint", () => {
