@@ -185,7 +185,8 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
 
   const env: Record<string, string> = {
     PATH: basePath(),
-    HOME: boxed ? w : (process.env.HOME ?? w),
+    // Grading: nothing of the instructor's home is used or exposed; checking: the student's own.
+    HOME: isolation.level === "none" ? (process.env.HOME ?? w) : w,
     TMPDIR: w,
     LANG: "C.UTF-8",
     NO_COLOR: "1",
@@ -193,6 +194,7 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
     IPC_RESULTS_FD: "3",
     IPC_STUDENT_MARK: mark,
   };
+  if (isolation.level !== "none") env.BUN_RUNTIME_TRANSPILER_CACHE_PATH = "0"; // no cache a student could have written
   if (options.collectTasks && !boxed) env.IPC_TASK_INFO = infoFile;
   if (options.taskTimeoutMs) env.IPC_TASK_TIMEOUT_MS = String(options.taskTimeoutMs);
   if (isolation.studentWrap.length > 0) env.IPC_STUDENT_WRAP = JSON.stringify(isolation.studentWrap);
