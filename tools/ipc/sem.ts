@@ -1,0 +1,129 @@
+/**
+ * `ipc sem …`: create, post, wait on, read and remove named POSIX
+ * semaphores, through lib/sync/semaphore.ts.
+ */
+import { BusyError, ExistsError, NotFoundError, TimeoutError } from "../../lib/errors.ts";
+import { SEM_VALUE_MAX } from "../../lib/ffi/constants.ts";
+import { Semaphore } from "../../lib/sync/semaphore.ts";
+import { errorLine, EXIT, Failure, flag, integerArg, modeArg, nameArg, note, option, out, secondsArg, type Parsed, type Verb } from "./cli.ts";
+
+/** Opens an existing semaphore; a missing one gets the command-line hint. */
+function openSemaphore(name: string): Semaphore {
+  try {
+    return new Semaphore(name);
+  } catch (error) {
+    if (error instanceof NotFoundError) throw new Failure(errorLine(error, `there is no semaphore of this name; create it with \`ipc sem create ${name}\``));
+    throw error;
+  }
+}
+
+const create: Verb = {
+  name: "sem create",
+  summary: "Create a named semaphore (sem_open with O_CREAT) with the initial VALUE (default 0).",
+  usage: "sem create NAME [VALUE] [--mode 600] [--exclusive]",
+  details: `It appears as /dev/shm/sem.NAME. An existing semaphore is left as it is (its
+value is not changed), unless --exclusive makes that an error.
+
+Options:
+  --mode MODE    permission bits in octal, default 600
+  --exclusive    fail if the semaphore exists (O_EXCL)`,
+  options: { mode: { type: "string" }, exclusive: { type: "boolean" } },
+  positionals: { names: ["NAME", "VALUE"], min: 1 },
+  run(args: Parsed): number {
+    const name = nameArg(args.positionals[0]!, "sem_open");
+    const valueText = args.positionals[1];
+    const value = valueText === undefined ? 0 : integerArg(valueText, "VALUE", 0, SEM_VALUE_MAX);
+    const modeOption = option(args, "mode");
+    const mode = modeOption === undefined ? 0o600 : modeArg(modeOption);
+    const exclusive = flag(args, "exclusive");
+    let existed = false;
+    if (!exclusive) {
+      try {
+        new Semaphore(name).close();
+        existed = true;
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+      }
+    }
+    let created: Semaphore;
+    try {
+      created = new Semaphore(name, { create: true, exclusive, mode, value });
+    } catch (error) {
+      if (error instanceof ExistsError) throw new Failure(errorLine(error, `a semaphore of this name exists already; drop --exclusive, or remove it with \`ipc sem rm ${name}\``));
+      throw error;
+    }
+    using semaphore = created;
+    if (existed && valueText !== undefined) note(`ipc sem create: ${name} existed already; left as it was, with value ${semaphore.value}`);
+    return EXIT.OK;
+  },
+};
+
+const post: Verb = {
+  name: "sem post",
+  summary: "Add one to a semaphore (sem_post), waking one process that waits on it.",
+  usage: "sem post NAME",
+  details: "",
+  options: {},
+  positionals: { names: ["NAME"], min: 1 },
+  run(args: Parsed): number {
+    using semaphore = openSemaphore(nameArg(args.positionals[0]!, "sem_open"));
+    semaphore.post();
+    return EXIT.OK;
+  },
+};
+
+const wait: Verb = {
+  name: "sem wait",
+  summary: "Take one from a semaphore (sem_wait), sleeping while it is 0.",
+  usage: "sem wait NAME [--timeout S]",
+  details: `Options:
+  --timeout S   seconds to wait at most (default: for ever; 0: do not wait).
+                A semaphore still at 0 then exits with status 3.`,
+  options: { timeout: { type: "string" } },
+  positionals: { names: ["NAME"], min: 1 },
+  run(args: Parsed): number {
+    const name = nameArg(args.positionals[0]!, "sem_open");
+    const timeoutText = option(args, "timeout");
+    const timeout = timeoutText === undefined ? undefined : secondsArg(timeoutText, "--timeout");
+    using semaphore = openSemaphore(name);
+    try {
+      semaphore.wait(timeout);
+    } catch (error) {
+      if (error instanceof TimeoutError || error instanceof BusyError) {
+        throw new Failure(errorLine(error, timeout === 0 ? "the semaphore is 0 and --timeout 0 does not wait" : `the semaphore stayed at 0 for ${timeout} s: is anyone posting?`), EXIT.TIMEOUT);
+      }
+      throw error;
+    }
+    return EXIT.OK;
+  },
+};
+
+const value: Verb = {
+  name: "sem value",
+  summary: "Print a semaphore's current value (sem_getvalue).",
+  usage: "sem value NAME",
+  details: "The value may have changed by the time you read it, if other processes use the semaphore.",
+  options: {},
+  positionals: { names: ["NAME"], min: 1 },
+  run(args: Parsed): number {
+    using semaphore = openSemaphore(nameArg(args.positionals[0]!, "sem_open"));
+    out(`${semaphore.value}\n`);
+    return EXIT.OK;
+  },
+};
+
+const rm: Verb = {
+  name: "sem rm",
+  summary: "Remove a named semaphore (sem_unlink); processes that have it open keep using it.",
+  usage: "sem rm NAME",
+  details: "",
+  options: {},
+  positionals: { names: ["NAME"], min: 1 },
+  run(args: Parsed): number {
+    Semaphore.unlink(nameArg(args.positionals[0]!, "sem_unlink"));
+    return EXIT.OK;
+  },
+};
+
+/** The verbs of `ipc sem`. */
+export const semVerbs: Verb[] = [create, post, wait, value, rm];
