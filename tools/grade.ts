@@ -10,6 +10,7 @@
  *
  *   bun run grade submissions/*                  a table, with a progress bar on stderr
  *   bun run grade alice --format gradescope --out results.json
+ *   bun run grade exercises --format classroom --out result.json   (GitHub Classroom, see .github/classroom/)
  *   bun run grade class/* --format json --out grades.json --csv class.csv --jobs 4
  *
  * Exit status: 0 when grading worked, whatever the scores; 1 when a
@@ -37,7 +38,7 @@ import { declaredTasks, removeTree, runChapter, type ChapterResult } from "./gra
 
 const USAGE = `usage: bun run grade <submission-dir>... [options]
 
-  --format F              table (default), json, gradescope, exercism, junit
+  --format F              table (default), json, gradescope, exercism, classroom, junit
   --out FILE              write the report to FILE instead of standard output
   --csv FILE              also write a class summary as CSV
   --jobs N                chapters graded at once (default: the number of cores)

@@ -226,6 +226,21 @@ describe("grade", () => {
     expect(code).toBe(0);
   }, 300_000);
 
+  test("works for an instructor who is not root (run as nobody when the suite runs as root)", async () => {
+    const setpriv = Bun.which("setpriv");
+    if (process.getuid?.() !== 0 || !setpriv) return; // not root: every other test here already is that instructor
+    const run = Bun.spawn(
+      [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, "tools/grade.ts", PROBE_SOLUTION, "--chapters", "98", "--format", "json", "--quiet"],
+      { cwd: ROOT, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/tmp", TMPDIR: "/tmp", ...FIXTURE_ENV }, stdout: "pipe", stderr: "pipe" },
+    );
+    const [stdout, stderr] = await Promise.all([new Response(run.stdout).text(), new Response(run.stderr).text()]);
+    expect(stderr).toBe("");
+    expect(await run.exited).toBe(0);
+    const result = JSON.parse(stdout) as { isolation: string; submissions: { score: number }[] };
+    expect(result.submissions[0]!.score).toBe(8);
+    expect(result.isolation).toMatch(/^(namespaces|process groups)/);
+  }, 60_000);
+
   test("leaves no grading folder behind", () => {
     expect(temporaryEntries("ipcbook-grade-").filter((e) => !gradeDirsBefore.includes(e))).toEqual([]);
   });

@@ -1,8 +1,9 @@
 /**
  * What `grade` found, and its output formats: table (for a terminal), json
  * (everything), gradescope (results.json of a Gradescope autograder),
- * exercism (results.json of an Exercism test runner, version 3), junit (for
- * CI systems) and a CSV class summary.
+ * exercism (results.json of an Exercism test runner, version 3), classroom
+ * (what GitHub Classroom's autograding-grading-reporter reads from a runner),
+ * junit (for CI systems) and a CSV class summary.
  */
 import fs from "node:fs";
 import type { TaskInfo } from "../../test/harness/graded-files.ts";
@@ -63,8 +64,8 @@ export interface GradeReport {
   submissions: SubmissionGrade[];
 }
 
-export type Format = "table" | "json" | "gradescope" | "exercism" | "junit";
-export const FORMATS: Format[] = ["table", "json", "gradescope", "exercism", "junit"];
+export type Format = "table" | "json" | "gradescope" | "exercism" | "classroom" | "junit";
+export const FORMATS: Format[] = ["table", "json", "gradescope", "exercism", "classroom", "junit"];
 
 const round1 = (seconds: number) => Math.round(seconds * 10) / 10;
 
@@ -143,6 +144,32 @@ export function exercism(submission: SubmissionGrade, sources: Map<string, strin
       output: null,
       test_code: taskSource(sources.get(task.chapter) ?? "", task.number),
       task_id: task.number,
+    })),
+  };
+}
+
+/**
+ * One runner's result for GitHub Classroom's autograding-grading-reporter
+ * (base64 of this JSON in the step output it is given): the overall status,
+ * the maximum score, and each test's status and score, which it adds up and
+ * reports to Classroom as "Points X/Y".
+ */
+export function classroom(submission: SubmissionGrade, sources: Map<string, string>) {
+  const tasks = allTasks(submission);
+  const graded = submission.chapters.some((c) => c.status === "graded" || c.status === "timeout");
+  return {
+    version: 1,
+    status: !graded || submission.status === "error" ? "error" : tasks.every((t) => t.status === "passed") ? "pass" : "fail",
+    max_score: submission.max_score,
+    tests: tasks.map((task) => ({
+      name: testName(task),
+      status: task.status === "passed" ? "pass" : task.status === "failed" ? "fail" : "error",
+      score: task.score,
+      message: task.status === "passed" ? null : taskOutput(task),
+      test_code: taskSource(sources.get(task.chapter) ?? "", task.number),
+      filename: `${task.chapter}.ts`,
+      line_no: 0,
+      execution_time: `${(task.ms / 1000).toFixed(2)}s`,
     })),
   };
 }
@@ -230,7 +257,12 @@ export function table(report: GradeReport, details: boolean): string {
     const byChapter = new Map(s.chapters.map((c) => [c.chapter, c]));
     const cells = chapters.map((c, i) => {
       const grade = byChapter.get(c);
-      const text = !grade || grade.status === "missing" ? "–" : `${grade.score}/${grade.max_score}${grade.status === "graded" ? "" : "!"}`;
+      const text =
+        !grade || grade.status === "missing"
+          ? "–"
+          : grade.status === "error" || grade.status === "rejected"
+            ? grade.status
+            : `${grade.score}/${grade.max_score}${grade.status === "graded" ? "" : "!"}`;
       return cell(text, widths[i]!);
     });
     lines.push(`${cell(s.name, nameWidth)}  ${cells.join("  ")}  ${cell(`${s.score}/${s.max_score}`, 9)}  ${s.status}${s.message ? `: ${s.message}` : ""}`);
@@ -246,11 +278,11 @@ export function table(report: GradeReport, details: boolean): string {
       }
     }
   }
-  lines.push("", `! = stopped or not run in full; see --details or --format json.  Isolation: ${report.isolation}`);
+  lines.push("", `– no file · ! stopped at a time limit · details: --details or --format json`, `Isolation: ${report.isolation}`);
   return lines.join("\n") + "\n";
 }
 
-/** The report in one format, as text. Several submissions give an array for gradescope and exercism. */
+/** The report in one format, as text. Several submissions give an array for gradescope, exercism and classroom. */
 export function render(report: GradeReport, format: Format, options: { details: boolean; testSources: Map<string, string> }): string {
   const one = report.submissions.length === 1;
   switch (format) {
@@ -264,6 +296,10 @@ export function render(report: GradeReport, format: Format, options: { details: 
     }
     case "exercism": {
       const results = report.submissions.map((s) => exercism(s, options.testSources));
+      return `${JSON.stringify(one ? results[0] : results, null, 2)}\n`;
+    }
+    case "classroom": {
+      const results = report.submissions.map((s) => classroom(s, options.testSources));
       return `${JSON.stringify(one ? results[0] : results, null, 2)}\n`;
     }
     case "junit":

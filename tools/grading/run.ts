@@ -86,8 +86,11 @@ function readRecords(file: string): ResultRecord[] {
 
 async function drain(stream: ReadableStream<Uint8Array>, keep: { text: string }): Promise<void> {
   const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    keep.text = (keep.text + decoder.decode(chunk, { stream: true })).slice(-OUTPUT_KEEP);
+  const reader = stream.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    keep.text = (keep.text + decoder.decode(value, { stream: true })).slice(-OUTPUT_KEEP);
   }
 }
 
