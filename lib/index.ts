@@ -8,4 +8,5 @@ export * from "./sync/index.ts";
 export * from "./mq.ts";
 export * from "./process.ts";
 export * from "./locks.ts";
+export * from "./ring.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";
