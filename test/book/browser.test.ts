@@ -30,6 +30,28 @@ const CHAPTER = "03-shm.html";
 const LIGHT = "light";
 const DARK_THEMES = ["coal", "navy", "ayu"] as const;
 
+/*
+ * The page's globals, typed just enough for the functions below that run
+ * inside Chromium (the project compiles without TypeScript's DOM library).
+ */
+interface PageElement {
+  style: { color: string; getPropertyValue(name: string): string };
+  classList: { contains(name: string): boolean };
+  getAttribute(name: string): string | null;
+  remove(): void;
+  complete?: boolean;
+  naturalWidth?: number;
+}
+declare const document: {
+  documentElement: PageElement;
+  body: { append(element: PageElement): void };
+  querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<PageElement>;
+  createElement(tag: string): PageElement;
+};
+declare const window: { scrollTo(x: number, y: number): void };
+declare function getComputedStyle(element: PageElement): { color: string; filter: string };
+
 let book: BuiltBook;
 let server: ReturnType<typeof Bun.serve> | undefined;
 let context: BrowserContext | undefined;
@@ -81,7 +103,7 @@ interface Colours {
 async function colours(page: Page): Promise<Colours> {
   return page.evaluate(() => {
     const dark = ["coal", "navy", "ayu"].some((t) => document.documentElement.classList.contains(t));
-    const spans = [...document.querySelectorAll<HTMLElement>('pre.shiki[data-lang="ts"] span[style*="--shiki-light"]')];
+    const spans = Array.from(document.querySelectorAll('pre.shiki[data-lang="ts"] span[style*="--shiki-light"]'));
     const token = spans.find((s) => s.style.getPropertyValue("--shiki-light").toLowerCase() !== s.style.getPropertyValue("--shiki-dark").toLowerCase());
     if (token === undefined) throw new Error("no highlighted TypeScript token whose colours differ between the themes");
     // Resolve the declared colour to rgb() the way the browser writes computed colours.
@@ -183,14 +205,18 @@ describe("the book in Chromium", () => {
       try {
         await chooseTheme(page, LIGHT);
         const images = await page.$$eval(".content img", (imgs) =>
-          imgs.map((img) => ({ src: img.getAttribute("src"), loaded: img.complete && img.naturalWidth > 0, filter: getComputedStyle(img).filter })),
+          (imgs as unknown as PageElement[]).map((img) => ({
+            src: img.getAttribute("src"),
+            loaded: img.complete === true && (img.naturalWidth ?? 0) > 0,
+            filter: getComputedStyle(img).filter,
+          })),
         );
         for (const image of images) {
           expect({ page: html, ...image, filter: undefined }).toEqual({ page: html, src: image.src, loaded: true, filter: undefined });
           expect(image.filter).toBe("none");
         }
         await chooseTheme(page, "coal");
-        const filters = await page.$$eval(".content img[src*='img/']", (imgs) => imgs.map((img) => getComputedStyle(img).filter));
+        const filters = await page.$$eval(".content img[src*='img/']", (imgs) => (imgs as unknown as PageElement[]).map((img) => getComputedStyle(img).filter));
         for (const filter of filters) expect(filter).toContain("invert");
       } finally {
         await page.close();
@@ -202,10 +228,21 @@ describe("the book in Chromium", () => {
     const page = await open("index.html");
     try {
       await page.click("#mdbook-search-toggle");
-      await page.fill("#mdbook-searchbar", "mq_notify");
-      await page.waitForSelector("#mdbook-searchresults li a", { timeout: 15_000 });
-      const results = await page.$$eval("#mdbook-searchresults li a", (links) => links.map((a) => a.getAttribute("href") ?? ""));
-      expect(results.length).toBeGreaterThan(0);
+      // The search index loads when the box opens; a query typed before it
+      // arrives finds nothing, so type it again until results show.
+      const results = page.locator("#mdbook-searchresults li a").first();
+      for (let attempt = 1; ; attempt++) {
+        await page.fill("#mdbook-searchbar", "");
+        await page.locator("#mdbook-searchbar").pressSequentially("mq_notify");
+        try {
+          await results.waitFor({ state: "visible", timeout: 5_000 });
+          break;
+        } catch (error) {
+          if (attempt === 4) throw error;
+        }
+      }
+      const hrefs = await page.$$eval("#mdbook-searchresults li a", (links) => (links as unknown as PageElement[]).map((a) => a.getAttribute("href") ?? ""));
+      expect(hrefs.length).toBeGreaterThan(0);
       const header = await page.textContent("#mdbook-searchresults-header");
       expect(header).toContain("mq_notify");
       // The first result opens a page that really mentions it.
