@@ -80,6 +80,20 @@ function memoryLimit(): { soft: number; hard: number } {
   return { soft: value(layout.rlimit.fields.rlim_cur), hard: value(layout.rlimit.fields.rlim_max) };
 }
 
+/**
+ * Bytes a queue is charged against RLIMIT_MSGQUEUE while it exists: every
+ * one of its maxmsg slots, full or empty, at msgsize bytes, plus the
+ * kernel's bookkeeping for each (a struct msg_msg and a node of its
+ * priority tree, 48 bytes each on 64-bit Linux). A 10 × 8192 queue costs
+ * 82,880 bytes, so 9 of them fit in the usual 819,200.
+ */
+export function queueMemory(maxmsg: number, msgsize: number): number {
+  count(maxmsg, "queueMemory: maxmsg", Number.MAX_SAFE_INTEGER, 1);
+  count(msgsize, "queueMemory: msgsize", Number.MAX_SAFE_INTEGER, 1);
+  const bookkeeping = 48; // sizeof(struct msg_msg), sizeof(struct posix_msg_tree_node) on LP64
+  return maxmsg * (msgsize + bookkeeping) + Math.min(maxmsg, MQ_PRIO_MAX) * bookkeeping;
+}
+
 /** Reads the limits on POSIX message queues from /proc/sys/fs/mqueue and getrlimit. */
 export function queueLimits(): QueueLimits {
   return {
@@ -534,7 +548,9 @@ export class MessageQueue implements Disposable {
    * before draining the queue. No signal comes for a message that arrives
    * while the queue is not empty, or while another process is blocked in
    * receive. Only one process may be registered per queue (EBUSY).
-   * `notify(null)` ends the registration.
+   * `notify(null)` ends the registration; so does closing any descriptor of
+   * the queue in this process, even another one (a second MessageQueue of
+   * the same name, or reading /dev/mqueue/NAME, which opens and closes it).
    */
   notify(signal: NodeJS.Signals | number | null): void {
     const fd = this.fd;
@@ -599,9 +615,15 @@ export class MessageQueue implements Disposable {
     }
   }
 
-  /** Whether a queue of this name exists (whether or not this user may open it). */
+  /**
+   * Whether a queue of this name exists (whether or not this user may open
+   * it). Where /dev/mqueue is mounted this only looks at the file; elsewhere
+   * it opens and closes the queue, and closing any descriptor of a queue
+   * ends this process's notification registration on it (see notify).
+   */
   static exists(name: string): boolean {
     posixName(name, "mq_open");
+    if (mqueueMounted()) return fs.existsSync(`${MQUEUE_DIR}${name}`);
     const fd = sys.mq_open(cstr(name), O.RDONLY | O.NONBLOCK, 0, null);
     if (fd !== -1) {
       sys.mq_close(fd);
@@ -702,6 +724,21 @@ export class MessageQueue implements Disposable {
   #queueWorker(): QueueWorker {
     this.#worker ??= new QueueWorker(this.fd, this.msgsize, this.name);
     return this.#worker;
+  }
+}
+
+/** Where Linux shows the queues, when the mqueue file system is mounted there (as systemd and Docker do). */
+export const MQUEUE_DIR = "/dev/mqueue";
+
+/** MQUEUE_MAGIC from <linux/magic.h>: statfs's type for an mqueue file system. */
+const MQUEUE_MAGIC = 0x19800202;
+
+/** Whether /dev/mqueue is an mqueue file system (and not an empty folder). */
+function mqueueMounted(): boolean {
+  try {
+    return fs.statfsSync(MQUEUE_DIR).type === MQUEUE_MAGIC;
+  } catch {
+    return false;
   }
 }
 

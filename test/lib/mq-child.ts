@@ -76,6 +76,18 @@ switch (command) {
     queue.close();
     break;
   }
+  // Creates a queue of ARG ("MAXMSG×MSGSIZE") and removes it again: "created" or the errno name.
+  case "create": {
+    const [maxmsg, msgsize] = (arg ?? "").split("x").map(Number);
+    try {
+      new MessageQueue(name, { exclusive: true, maxmsg, msgsize }).close();
+      MessageQueue.unlink(name);
+      console.log("created");
+    } catch (error) {
+      console.log((error as { code?: string }).code ?? String(error));
+    }
+    break;
+  }
   default:
     console.error(`unknown command ${command}`);
     process.exit(2);

@@ -15,6 +15,7 @@ import {
   MessageQueue,
   NotFoundError,
   queueLimits,
+  queueMemory,
   SysVMessageQueue,
   TimeoutError,
   type IpcError,
@@ -466,6 +467,38 @@ describe("notification by signal (mq_notify)", () => {
     }
   });
 
+  test("closing any other descriptor of the queue in this process ends the registration", async () => {
+    const name = queueName("notify-close");
+    const queue = openQueue(name);
+    const handler = () => {};
+    process.on("SIGUSR1", handler);
+    try {
+      queue.notify("SIGUSR1");
+      expect(await new Child("try-notify", name).rest()).toEqual(["EBUSY"]);
+      new MessageQueue(name, { access: "read" }).close(); // a second descriptor, opened and closed
+      expect(await new Child("try-notify", name).rest()).toEqual(["registered"]);
+      expect(MessageQueue.exists(name)).toBe(true); // exists() does not open the queue where /dev/mqueue is mounted
+    } finally {
+      process.off("SIGUSR1", handler);
+    }
+  });
+
+  test.skipIf(!mqueueMounted())("exists() leaves a registration alone where /dev/mqueue is mounted; reading the file does not", async () => {
+    const name = queueName("notify-look");
+    const queue = openQueue(name);
+    const handler = () => {};
+    process.on("SIGUSR1", handler);
+    try {
+      queue.notify("SIGUSR1");
+      expect(MessageQueue.exists(name)).toBe(true);
+      expect(await new Child("try-notify", name).rest()).toEqual(["EBUSY"]);
+      expect(fs.readFileSync(`/dev/mqueue${name}`, "utf8")).toContain(`NOTIFY_PID:${process.pid}`); // opens, reads, closes…
+      expect(fs.readFileSync(`/dev/mqueue${name}`, "utf8")).toContain("NOTIFY_PID:0"); // …and that close ended it
+    } finally {
+      process.off("SIGUSR1", handler);
+    }
+  });
+
   test.skipIf(!mqueueMounted())("/dev/mqueue shows the registration: signal and pid", () => {
     const name = queueName("notify-file");
     const queue = openQueue(name);
@@ -474,8 +507,6 @@ describe("notification by signal (mq_notify)", () => {
     try {
       queue.notify("SIGUSR1");
       expect(fs.readFileSync(`/dev/mqueue${name}`, "utf8")).toMatch(new RegExp(`SIGNO:10\\s+NOTIFY_PID:${process.pid}`));
-      queue.notify(null);
-      expect(fs.readFileSync(`/dev/mqueue${name}`, "utf8")).toMatch(/NOTIFY_PID:0/);
     } finally {
       process.off("SIGUSR1", handler);
     }
@@ -526,6 +557,41 @@ describe("limits", () => {
     const [soft, hard] = line!.replace("Max msgqueue size", "").trim().split(/\s+/);
     const value = (text: string | undefined) => (text === "unlimited" ? Infinity : Number(text));
     expect(queueLimits().memory).toEqual({ soft: value(soft), hard: value(hard) });
+  });
+});
+
+/**
+ * Runs mq-child.ts `create` with RLIMIT_MSGQUEUE set to `limit`, in user and
+ * IPC namespaces of its own: there the per-user count of queue memory starts
+ * at zero, whatever queues the real user has. null if namespaces are not allowed.
+ */
+function createUnderLimit(limit: number, maxmsg: number, msgsize: number): string | null {
+  const unshare = Bun.which("unshare");
+  const prlimit = Bun.which("prlimit");
+  if (unshare === null || prlimit === null) return null;
+  const child = Bun.spawnSync([
+    unshare, "--user", "--map-root-user", "--ipc",
+    prlimit, `--msgqueue=${limit}`, "--",
+    process.execPath, `${import.meta.dir}/mq-child.ts`, "create", "/acct", `${maxmsg}x${msgsize}`,
+  ]);
+  if (child.exitCode !== 0) return null;
+  return child.stdout.toString().trim();
+}
+
+const namespacesAllowed = createUnderLimit(queueMemory(1, 1), 1, 1) === "created";
+
+describe("queue memory (RLIMIT_MSGQUEUE)", () => {
+  test("queueMemory(10, 8192) is the 82,880 bytes that make 9 default queues fit in 819,200", () => {
+    expect(queueMemory(10, 8192)).toBe(82_880);
+    expect(Math.floor(819_200 / queueMemory(10, 8192))).toBe(9);
+  });
+
+  test.skipIf(!namespacesAllowed)("the kernel charges a queue exactly queueMemory(): one byte less and mq_open fails with EMFILE", () => {
+    for (const [maxmsg, msgsize] of [[3, 100], [10, 8192], [1, 1]] as const) {
+      const cost = queueMemory(maxmsg, msgsize);
+      expect(createUnderLimit(cost, maxmsg, msgsize)).toBe("created");
+      expect(createUnderLimit(cost - 1, maxmsg, msgsize)).toBe("EMFILE");
+    }
   });
 });
 
