@@ -4,7 +4,7 @@
  * and output helpers (owners, modes, hex dumps, binary-safe stdout).
  */
 import fs from "node:fs";
-import { IpcError } from "../../lib/errors.ts";
+import { BusyError, ExistsError, IpcError, NotFoundError, TimeoutError } from "../../lib/errors.ts";
 import { posixName } from "../../lib/validate.ts";
 
 /** The exit statuses of `ipc`, as `ipc --help` documents them. */
@@ -228,6 +228,17 @@ export async function readStdin(): Promise<Uint8Array> {
   return new Uint8Array(await Bun.stdin.arrayBuffer());
 }
 
+/**
+ * The bytes a DATA or MESSAGE argument stands for: "-" reads standard
+ * input exactly; otherwise the text's UTF-8 bytes, or with `hex` the bytes
+ * its hex digits spell.
+ */
+export async function dataArg(text: string, hex: boolean): Promise<Uint8Array> {
+  if (text !== "-") return hex ? hexBytes(text) : Buffer.from(text, "utf8");
+  if (hex) throw new UsageError("--hex takes the data as an argument; standard input (-) is read as raw bytes");
+  return readStdin();
+}
+
 // ---------------------------------------------------------------------------
 // Output
 
@@ -338,4 +349,49 @@ export function oneLine(text: string): string {
 /** The user id of this process. */
 export function myUid(): number {
   return process.getuid?.() ?? -1;
+}
+
+/** Hints in the tool's terms for the errors people meet most when opening or creating an object. */
+export interface CliHints {
+  /** For NotFoundError: how to create the object. */
+  notFound?: string;
+  /** For ExistsError: how to remove it, or to drop --exclusive. */
+  exists?: string;
+}
+
+/** Runs an open or create call; a missing or existing object fails with the tool's hint. */
+export function withHints<T>(call: () => T, hints: CliHints): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof NotFoundError && hints.notFound) throw new Failure(errorLine(error, hints.notFound));
+    if (error instanceof ExistsError && hints.exists) throw new Failure(errorLine(error, hints.exists));
+    throw error;
+  }
+}
+
+/** Runs a wait; one that timed out or found nothing to take exits with status 3 and `hint`. */
+export function waiting<T>(call: () => T, hint: string): T {
+  try {
+    return call();
+  } catch (error) {
+    if (error instanceof TimeoutError || error instanceof BusyError) throw new Failure(errorLine(error, hint), EXIT.TIMEOUT);
+    throw error;
+  }
+}
+
+/** The `rm` verb of a kind of POSIX object: `ipc mq rm NAME` and its siblings. */
+export function unlinkVerb(name: string, summary: string, call: string, unlink: (name: string) => void): Verb {
+  return {
+    name,
+    summary,
+    usage: `${name} NAME`,
+    details: "",
+    options: {},
+    positionals: { names: ["NAME"], min: 1 },
+    run(args: Parsed): number {
+      unlink(nameArg(args.positionals[0]!, call));
+      return EXIT.OK;
+    },
+  };
 }

@@ -5,9 +5,9 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import { BusyError, IpcError, PermissionError, TimeoutError } from "../../lib/errors.ts";
+import { IpcError, PermissionError } from "../../lib/errors.ts";
 import { deviceName, ofdHolders, OpenFile, readProcLocks, type ProcLock } from "../../lib/locks.ts";
-import { errorLine, EXIT, Failure, flag, option, out, secondsArg, table, UsageError, type Parsed, type Verb } from "./cli.ts";
+import { errorLine, EXIT, Failure, flag, option, out, secondsArg, table, UsageError, waiting, type Parsed, type Verb } from "./cli.ts";
 
 /** Opens the lock file as flock(1) does: created if missing; read-only where writing is not allowed (a directory, say). */
 function openLockFile(path: string): OpenFile {
@@ -59,12 +59,7 @@ from the terminal reaches COMMAND directly. Exit status: COMMAND's own,
     const timeout = waitText === undefined ? undefined : secondsArg(waitText, "--wait");
     const mode = flag(args, "shared") ? "shared" : "exclusive";
     using file = openLockFile(path);
-    try {
-      file.flock(mode, { timeout });
-    } catch (error) {
-      if (error instanceof TimeoutError || error instanceof BusyError) throw new Failure(errorLine(error), EXIT.TIMEOUT);
-      throw error;
-    }
+    waiting(() => file.flock(mode, { timeout }), timeout === 0 ? "the lock is held and --wait 0 does not wait; `ipc locks` shows who holds it" : `the lock stayed held for ${timeout} s; \`ipc locks\` shows who holds it`);
     let child: Bun.Subprocess;
     try {
       child = Bun.spawn(command, { stdio: ["inherit", "inherit", "inherit"] });

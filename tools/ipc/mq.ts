@@ -2,14 +2,12 @@
  * `ipc mq …`: create, send to, receive from, inspect and remove POSIX
  * message queues, through lib/mq.ts.
  */
-import { BusyError, ExistsError, NotFoundError, TimeoutError } from "../../lib/errors.ts";
 import { MessageQueue } from "../../lib/mq.ts";
 import {
-  errorLine,
   EXIT,
   Failure,
   flag,
-  hexBytes,
+  dataArg,
   hexDump,
   integerArg,
   modeArg,
@@ -18,8 +16,11 @@ import {
   option,
   out,
   outBytes,
-  readStdin,
   secondsArg,
+  unlinkVerb,
+  UsageError,
+  waiting,
+  withHints,
   type Parsed,
   type Verb,
 } from "./cli.ts";
@@ -27,24 +28,7 @@ import { listQueues, queueFile } from "./ls.ts";
 
 /** Opens an existing queue; a missing one gets the command-line hint. */
 function openQueue(name: string, access: "read" | "write", nonBlocking = false): MessageQueue {
-  try {
-    return new MessageQueue(name, { access, nonBlocking });
-  } catch (error) {
-    if (error instanceof NotFoundError) throw new Failure(errorLine(error, `there is no queue of this name; create it with \`ipc mq create ${name}\``));
-    throw error;
-  }
-}
-
-/** A wait that ended without a message (or without room): exit status 3, with a hint in the tool's terms. */
-function waitEnded(error: unknown, hint: string): never {
-  if (error instanceof TimeoutError || error instanceof BusyError) throw new Failure(errorLine(error, hint), EXIT.TIMEOUT);
-  throw error;
-}
-
-/** A create that failed because the queue exists gets the tool's own hint. */
-function createError(error: unknown, name: string): never {
-  if (error instanceof ExistsError) throw new Failure(errorLine(error, `a queue of this name exists already; drop --exclusive, or remove it with \`ipc mq rm ${name}\``));
-  throw error;
+  return withHints(() => new MessageQueue(name, { access, nonBlocking }), { notFound: `there is no queue of this name; create it with \`ipc mq create ${name}\`` });
 }
 
 const create: Verb = {
@@ -72,13 +56,9 @@ Each queue reserves about maxmsg × msgsize bytes of your user's RLIMIT_MSGQUEUE
     const mode = modeOption === undefined ? 0o600 : modeArg(modeOption);
     const exclusive = flag(args, "exclusive");
     const existed = !exclusive && MessageQueue.exists(name);
-    let queue: MessageQueue;
-    try {
-      queue = new MessageQueue(name, { create: true, exclusive, mode, maxmsg, msgsize, access: "read" });
-    } catch (error) {
-      createError(error, name);
-    }
-    using _ = queue;
+    using queue = withHints(() => new MessageQueue(name, { create: true, exclusive, mode, maxmsg, msgsize, access: "read" }), {
+      exists: `a queue of this name exists already; drop --exclusive, or remove it with \`ipc mq rm ${name}\``,
+    });
     if (existed) note(`ipc mq create: ${name} existed already; left as it was (maxmsg ${queue.maxmsg}, msgsize ${queue.msgsize})`);
     return EXIT.OK;
   },
@@ -106,15 +86,12 @@ Options:
     const priority = priorityText === undefined ? 0 : integerArg(priorityText, "--priority", 0);
     const timeoutText = option(args, "timeout");
     const timeout = timeoutText === undefined ? undefined : secondsArg(timeoutText, "--timeout");
-    const stdin = text === "-";
-    if (stdin && flag(args, "hex")) throw new Failure("--hex takes the message as an argument; standard input is read as raw bytes", EXIT.USAGE);
-    const data = stdin ? await readStdin() : flag(args, "hex") ? hexBytes(text) : Buffer.from(text, "utf8");
+    const data = await dataArg(text, flag(args, "hex"));
     using queue = openQueue(name, "write");
-    try {
-      queue.send(data, { priority, timeout });
-    } catch (error) {
-      waitEnded(error, timeout === 0 ? "the queue is full and --timeout 0 does not wait" : `the queue stayed full for ${timeout} s: is anyone receiving?`);
-    }
+    waiting(
+      () => queue.send(data, { priority, timeout }),
+      timeout === 0 ? "the queue is full and --timeout 0 does not wait" : `the queue stayed full for ${timeout} s: is anyone receiving?`,
+    );
     return EXIT.OK;
   },
 };
@@ -140,15 +117,13 @@ An empty queue after --timeout or with --nonblock exits with status 3.`,
     const name = nameArg(args.positionals[0]!, "mq_open");
     const timeoutText = option(args, "timeout");
     const nonblock = flag(args, "nonblock");
-    if (nonblock && timeoutText !== undefined) throw new Failure("give either --nonblock or --timeout, not both", EXIT.USAGE);
+    if (nonblock && timeoutText !== undefined) throw new UsageError("give either --nonblock or --timeout, not both");
     const timeout = nonblock ? 0 : timeoutText === undefined ? undefined : secondsArg(timeoutText, "--timeout");
     using queue = openQueue(name, "read", nonblock);
-    let message;
-    try {
-      message = queue.receive({ timeout });
-    } catch (error) {
-      waitEnded(error, timeout === 0 ? `the queue is empty and ${nonblock ? "--nonblock" : "--timeout 0"} does not wait` : `no message came within ${timeout} s: is anyone sending?`);
-    }
+    const message = waiting(
+      () => queue.receive({ timeout }),
+      timeout === 0 ? `the queue is empty and ${nonblock ? "--nonblock" : "--timeout 0"} does not wait` : `no message came within ${timeout} s: is anyone sending?`,
+    );
     if (flag(args, "verbose")) note(`size ${message.size}, priority ${message.priority}`);
     if (flag(args, "hex")) out(hexDump(message.data));
     else outBytes(message.data);
@@ -204,18 +179,9 @@ Options:
   },
 };
 
-const rm: Verb = {
-  name: "mq rm",
-  summary: "Remove a queue's name (mq_unlink); the queue goes when its last descriptor is closed.",
-  usage: "mq rm NAME",
-  details: "",
-  options: {},
-  positionals: { names: ["NAME"], min: 1 },
-  run(args: Parsed): number {
-    MessageQueue.unlink(nameArg(args.positionals[0]!, "mq_unlink"));
-    return EXIT.OK;
-  },
-};
+const rm = unlinkVerb("mq rm", "Remove a queue's name (mq_unlink); the queue goes when its last descriptor is closed.", "mq_unlink", (name) =>
+  MessageQueue.unlink(name),
+);
 
 /** The verbs of `ipc mq`. */
 export const mqVerbs: Verb[] = [create, send, receive, attr, rm];

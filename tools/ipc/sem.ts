@@ -2,19 +2,14 @@
  * `ipc sem …`: create, post, wait on, read and remove named POSIX
  * semaphores, through lib/sync/semaphore.ts.
  */
-import { BusyError, ExistsError, NotFoundError, TimeoutError } from "../../lib/errors.ts";
+import { NotFoundError } from "../../lib/errors.ts";
 import { SEM_VALUE_MAX } from "../../lib/ffi/constants.ts";
 import { Semaphore } from "../../lib/sync/semaphore.ts";
-import { errorLine, EXIT, Failure, flag, integerArg, modeArg, nameArg, note, option, out, secondsArg, type Parsed, type Verb } from "./cli.ts";
+import { EXIT, flag, integerArg, modeArg, nameArg, note, option, out, secondsArg, unlinkVerb, waiting, withHints, type Parsed, type Verb } from "./cli.ts";
 
 /** Opens an existing semaphore; a missing one gets the command-line hint. */
 function openSemaphore(name: string): Semaphore {
-  try {
-    return new Semaphore(name);
-  } catch (error) {
-    if (error instanceof NotFoundError) throw new Failure(errorLine(error, `there is no semaphore of this name; create it with \`ipc sem create ${name}\``));
-    throw error;
-  }
+  return withHints(() => new Semaphore(name), { notFound: `there is no semaphore of this name; create it with \`ipc sem create ${name}\`` });
 }
 
 const create: Verb = {
@@ -45,14 +40,9 @@ Options:
         if (!(error instanceof NotFoundError)) throw error;
       }
     }
-    let created: Semaphore;
-    try {
-      created = new Semaphore(name, { create: true, exclusive, mode, value });
-    } catch (error) {
-      if (error instanceof ExistsError) throw new Failure(errorLine(error, `a semaphore of this name exists already; drop --exclusive, or remove it with \`ipc sem rm ${name}\``));
-      throw error;
-    }
-    using semaphore = created;
+    using semaphore = withHints(() => new Semaphore(name, { create: true, exclusive, mode, value }), {
+      exists: `a semaphore of this name exists already; drop --exclusive, or remove it with \`ipc sem rm ${name}\``,
+    });
     if (existed && valueText !== undefined) note(`ipc sem create: ${name} existed already; left as it was, with value ${semaphore.value}`);
     return EXIT.OK;
   },
@@ -86,14 +76,10 @@ const wait: Verb = {
     const timeoutText = option(args, "timeout");
     const timeout = timeoutText === undefined ? undefined : secondsArg(timeoutText, "--timeout");
     using semaphore = openSemaphore(name);
-    try {
-      semaphore.wait(timeout);
-    } catch (error) {
-      if (error instanceof TimeoutError || error instanceof BusyError) {
-        throw new Failure(errorLine(error, timeout === 0 ? "the semaphore is 0 and --timeout 0 does not wait" : `the semaphore stayed at 0 for ${timeout} s: is anyone posting?`), EXIT.TIMEOUT);
-      }
-      throw error;
-    }
+    waiting(
+      () => semaphore.wait(timeout),
+      timeout === 0 ? "the semaphore is 0 and --timeout 0 does not wait" : `the semaphore stayed at 0 for ${timeout} s: is anyone posting?`,
+    );
     return EXIT.OK;
   },
 };
@@ -112,18 +98,9 @@ const value: Verb = {
   },
 };
 
-const rm: Verb = {
-  name: "sem rm",
-  summary: "Remove a named semaphore (sem_unlink); processes that have it open keep using it.",
-  usage: "sem rm NAME",
-  details: "",
-  options: {},
-  positionals: { names: ["NAME"], min: 1 },
-  run(args: Parsed): number {
-    Semaphore.unlink(nameArg(args.positionals[0]!, "sem_unlink"));
-    return EXIT.OK;
-  },
-};
+const rm = unlinkVerb("sem rm", "Remove a named semaphore (sem_unlink); processes that have it open keep using it.", "sem_unlink", (name) =>
+  Semaphore.unlink(name),
+);
 
 /** The verbs of `ipc sem`. */
 export const semVerbs: Verb[] = [create, post, wait, value, rm];

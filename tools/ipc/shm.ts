@@ -2,14 +2,12 @@
  * `ipc shm …`: create, write, read and remove POSIX shared-memory objects,
  * through lib/shm.ts.
  */
-import { ExistsError, NotFoundError } from "../../lib/errors.ts";
 import { SharedMemory } from "../../lib/shm.ts";
 import {
-  errorLine,
   EXIT,
   Failure,
   flag,
-  hexBytes,
+  dataArg,
   hexDump,
   integerArg,
   modeArg,
@@ -18,21 +16,17 @@ import {
   option,
   out,
   outBytes,
-  readStdin,
+  unlinkVerb,
+  withHints,
   type Parsed,
   type Verb,
 } from "./cli.ts";
 
 /** Opens an existing object; a missing one gets the command-line hint. */
 function openShm(name: string, readOnly: boolean): SharedMemory {
-  try {
-    return new SharedMemory(name, { readOnly });
-  } catch (error) {
-    if (error instanceof NotFoundError) {
-      throw new Failure(errorLine(error, `there is no shared-memory object of this name; create it with \`ipc shm create ${name} SIZE\``));
-    }
-    throw error;
-  }
+  return withHints(() => new SharedMemory(name, { readOnly }), {
+    notFound: `there is no shared-memory object of this name; create it with \`ipc shm create ${name} SIZE\``,
+  });
 }
 
 /** The range [offset, offset + length) of an object of `size` bytes, or a clear failure. */
@@ -68,14 +62,9 @@ Options:
     const before = existed ? openShm(name, true) : undefined;
     const oldSize = before?.size;
     before?.close();
-    let created: SharedMemory;
-    try {
-      created = new SharedMemory(name, { create: true, exclusive, mode, size });
-    } catch (error) {
-      if (error instanceof ExistsError) throw new Failure(errorLine(error, `an object of this name exists already; drop --exclusive, or remove it with \`ipc shm rm ${name}\``));
-      throw error;
-    }
-    using shm = created;
+    using shm = withHints(() => new SharedMemory(name, { create: true, exclusive, mode, size }), {
+      exists: `an object of this name exists already; drop --exclusive, or remove it with \`ipc shm rm ${name}\``,
+    });
     if (oldSize !== undefined && oldSize !== shm.size) note(`ipc shm create: ${name} existed already; resized from ${oldSize} to ${shm.size} bytes`);
     return EXIT.OK;
   },
@@ -99,9 +88,7 @@ Options:
     const text = args.positionals[1]!;
     const offsetText = option(args, "offset");
     const offset = offsetText === undefined ? 0 : integerArg(offsetText, "--offset", 0);
-    const stdin = text === "-";
-    if (stdin && flag(args, "hex")) throw new Failure("--hex takes the data as an argument; standard input is read as raw bytes", EXIT.USAGE);
-    const data = stdin ? await readStdin() : flag(args, "hex") ? hexBytes(text) : Buffer.from(text, "utf8");
+    const data = await dataArg(text, flag(args, "hex"));
     using shm = openShm(name, false);
     const size = shm.size;
     checkRange(name, size, offset, data.length, "writing");
@@ -147,18 +134,9 @@ Options:
   },
 };
 
-const rm: Verb = {
-  name: "shm rm",
-  summary: "Remove a shared-memory object's name (shm_unlink); the memory goes when the last process unmaps it.",
-  usage: "shm rm NAME",
-  details: "",
-  options: {},
-  positionals: { names: ["NAME"], min: 1 },
-  run(args: Parsed): number {
-    SharedMemory.unlink(nameArg(args.positionals[0]!, "shm_unlink"));
-    return EXIT.OK;
-  },
-};
+const rm = unlinkVerb("shm rm", "Remove a shared-memory object's name (shm_unlink); the memory goes when the last process unmaps it.", "shm_unlink", (name) =>
+  SharedMemory.unlink(name),
+);
 
 /** The verbs of `ipc shm`. */
 export const shmVerbs: Verb[] = [create, write, read, rm];
