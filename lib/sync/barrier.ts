@@ -24,6 +24,7 @@ import { addressAt, checkPlacement, Placed, stateAt, type BaseState, type FieldK
 import { borrowHelper, returnHelper } from "./helper.ts";
 import { FOREVER, OP, perform } from "./native.ts";
 
+/** How to initialise a barrier. */
 export interface BarrierOptions {
   /** How many processes (or threads) must call wait() before all go on. */
   count: number;
@@ -36,6 +37,7 @@ const HINTS: Hints = {
 
 const footprint = layout.pthread_barrier_t;
 
+/** A process-shared pthread barrier in shared memory: `count` parties wait for each other. */
 export class Barrier extends Placed<BaseState> {
   /** sizeof(pthread_barrier_t). */
   static readonly size = footprint.size;

@@ -31,6 +31,7 @@ const HINTS: Hints = {
 
 const footprint = layout.pthread_cond_t;
 
+/** A process-shared pthread condition variable in shared memory; wait on it with a Mutex held. */
 export class Condition extends Placed<BaseState> {
   /** sizeof(pthread_cond_t). */
   static readonly size = footprint.size;

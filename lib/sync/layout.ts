@@ -41,6 +41,7 @@ const SCALARS = {
   f64: Float64Array,
 } as const;
 
+/** The number types of a field: "i8" … "u64", "f32", "f64". */
 export type Scalar = keyof typeof SCALARS;
 type ArrayOf<S extends Scalar> = InstanceType<(typeof SCALARS)[S]>;
 
@@ -119,6 +120,7 @@ export function alignUp(offset: number, align: number): number {
   return Math.ceil(offset / align) * align;
 }
 
+/** A described piece of shared memory: its size, its fields' offsets, and init/attach to reach them. */
 export class SharedLayout<S extends Record<string, FieldSpec>> {
   /** Bytes the whole layout takes, padded to a multiple of its alignment (like C's sizeof). */
   readonly size: number;

@@ -39,6 +39,7 @@ import {
 import { borrowHelper, returnHelper, type Helper } from "./helper.ts";
 import { OP, perform } from "./native.ts";
 
+/** How to initialise a mutex. */
 export interface MutexOptions {
   /**
    * Robust (the default): a lock whose owner died is reported with
@@ -67,6 +68,10 @@ const HINTS: Hints = {
 
 const footprint = layout.pthread_mutex_t;
 
+/**
+ * A process-shared, robust, error-checking pthread mutex in shared memory.
+ * lock() throws OwnerDeadError when the previous owner died holding it.
+ */
 export class Mutex extends Placed<MutexState> {
   /** Bytes a mutex takes in shared memory (sizeof(pthread_mutex_t)). */
   static readonly size = footprint.size;

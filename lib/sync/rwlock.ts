@@ -27,8 +27,10 @@ import { borrowHelper, returnHelper } from "./helper.ts";
 import type { Holder } from "./mutex.ts";
 import { OP, perform } from "./native.ts";
 
+/** Whom a read-write lock lets in first when readers and a writer wait (glibc's pthread_rwlockattr_setkind_np). */
 export type RwPreference = "reader" | "writer" | "writer-nonrecursive";
 
+/** How to initialise a read-write lock. */
 export interface RwLockOptions {
   /** Whom to let in first when readers and a writer wait; default "reader". */
   prefer?: RwPreference;
@@ -57,6 +59,7 @@ const HINTS: Hints = {
 
 const footprint = layout.pthread_rwlock_t;
 
+/** A process-shared pthread read-write lock in shared memory: many readers or one writer. */
 export class RwLock extends Placed<RwState> {
   /** sizeof(pthread_rwlock_t). */
   static readonly size = footprint.size;

@@ -25,6 +25,7 @@ import { addressAt, checkPlacement, deadlineOf, destroyedError, misuse, stateAt,
 import { borrowHelper, returnHelper } from "./helper.ts";
 import { OP, perform } from "./native.ts";
 
+/** How to open or create a named semaphore. */
 export interface SemaphoreOptions {
   /** Create it if it does not exist. */
   create?: boolean;
@@ -36,6 +37,7 @@ export interface SemaphoreOptions {
   mode?: number;
 }
 
+/** How to initialise a semaphore in shared memory. */
 export interface UnnamedSemaphoreOptions {
   /** The initial value, 0 to SEM_VALUE_MAX; default 0. */
   value?: number;
@@ -68,6 +70,10 @@ const PLACED: unique symbol = Symbol("placed semaphore");
 
 type Where = { named: string } | { mapping: Mapping; offset: number };
 
+/**
+ * A POSIX semaphore: named (the constructor, sem_open) or unnamed in shared
+ * memory (init/attach, sem_init). P is wait(), V is post().
+ */
 export class Semaphore implements Disposable {
   /** sizeof(sem_t): bytes an unnamed semaphore takes in shared memory. */
   static readonly size = footprint.size;

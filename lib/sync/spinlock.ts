@@ -71,11 +71,13 @@ export class SpinLock extends Placed<SpinState> {
     return lock;
   }
 
+  /** A handle on a spin lock another process initialised. */
   static attach(mapping: Mapping, offset = 0): SpinLock {
     checkPlacement("SpinLock.attach", mapping, offset, spinFootprint);
     return new SpinLock(mapping, offset, false);
   }
 
+  /** A field for layout(). */
   static field(): FieldKind<SpinLock> {
     return { name: "SpinLock", size: SpinLock.size, align: SpinLock.align, init: SpinLock.init, attach: SpinLock.attach };
   }
@@ -128,6 +130,7 @@ export class SpinLock extends Placed<SpinState> {
     this.state.held = false;
   }
 
+  /** Destroys it (pthread_spin_destroy) for every process; only when nobody holds it. */
   destroy(): void {
     const address = this.address("pthread_spin_destroy");
     this.assertIdle("pthread_spin_destroy");
@@ -184,10 +187,12 @@ export class TslLock implements Disposable {
     return lock;
   }
 
+  /** A handle on the lock word at `offset`, set up by another process. */
   static attach(mapping: Mapping, offset = 0): TslLock {
     return new TslLock(mapping, offset);
   }
 
+  /** A field for layout(). */
   static field(): FieldKind<TslLock> {
     return { name: "TslLock", size: TslLock.size, align: TslLock.align, init: TslLock.init, attach: TslLock.attach };
   }
@@ -239,6 +244,7 @@ export class TslLock implements Disposable {
     }
   }
 
+  /** Nothing to release: the lock is a word of memory. (For `using`.) */
   close(): void {}
 
   [Symbol.dispose](): void {}
