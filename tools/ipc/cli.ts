@@ -172,7 +172,13 @@ export function nameArg(text: string, call: string): string {
   try {
     return posixName(text, call);
   } catch (error) {
-    if (error instanceof IpcError) throw new UsageError(`invalid name: ${error.message}`);
+    if (error instanceof IpcError) {
+      // The library's message is `call on "name": EINVAL (what is wrong): hint`; keep what is wrong and the hint.
+      const start = error.message.indexOf(`${error.code} (`) + error.code.length + 2;
+      const end = error.hint ? error.message.length - error.hint.length - 3 : error.message.length - 1;
+      const what = error.message.slice(start, end);
+      throw new UsageError(`invalid name ${JSON.stringify(text)}: ${what}${error.hint ? `; ${error.hint}` : ""}`);
+    }
     throw error;
   }
 }
