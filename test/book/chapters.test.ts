@@ -181,6 +181,68 @@ describe("chapter structure", () => {
   });
 });
 
+/** Relative luminance of an sRGB colour `#rgb` or `#rrggbb` (WCAG 2). */
+function luminance(hex: string): number {
+  const full = hex.length === 4 ? `#${[...hex.slice(1)].map((c) => c + c).join("")}` : hex;
+  const [r, g, b] = [1, 3, 5].map((i) => {
+    const c = parseInt(full.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+/** Contrast ratio of a colour against white, from 1 to 21. */
+const contrastOnWhite = (hex: string) => 1.05 / (luminance(hex) + 0.05);
+
+/** The fill of every <text> and <tspan> of an SVG, inherited from enclosing elements (SVG's default is black). */
+function textFills(svg: string): string[] {
+  const fills: string[] = [];
+  const stack: string[] = ["#000000"];
+  for (const m of svg.matchAll(/<(\/?)([a-zA-Z]+)\b([^>]*?)(\/?)>/g)) {
+    const [, closing, tag, attributes, selfClosing] = m;
+    if (closing) {
+      stack.pop();
+      continue;
+    }
+    const own = /\sfill="([^"]+)"/.exec(attributes!)?.[1];
+    const fill = own ?? stack.at(-1)!;
+    if (tag === "text" || tag === "tspan") fills.push(fill);
+    if (!selfClosing) stack.push(fill);
+  }
+  return fills;
+}
+
+describe("diagrams", () => {
+  const dir = path.join(CHAPTERS, "img");
+  const diagrams = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".svg")).sort() : [];
+
+  test("each is accessible: role img, a title and a description, and a viewBox to scale by", () => {
+    const problems: string[] = [];
+    for (const file of diagrams) {
+      const svg = fs.readFileSync(path.join(dir, file), "utf8");
+      if (!/<svg[^>]*\srole="img"/.test(svg)) problems.push(`${file}: no role="img" on <svg>`);
+      if (!/<svg[^>]*\sviewBox="/.test(svg)) problems.push(`${file}: no viewBox on <svg>`);
+      if (!/<title[^>]*>[^<]+<\/title>/.test(svg)) problems.push(`${file}: no <title>`);
+      if (!/<desc[^>]*>[^<]+<\/desc>/.test(svg)) problems.push(`${file}: no <desc> saying what the picture shows`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test("text is dark enough to read on the light theme (and, inverted, on the dark ones)", () => {
+    // theme/book.css inverts diagrams in the dark themes, so dark ink reads
+    // well in both; mid-grey text is faint in both. WCAG AA asks 4.5:1.
+    const problems: string[] = [];
+    for (const file of diagrams) {
+      const fills = textFills(fs.readFileSync(path.join(dir, file), "utf8"));
+      const faint = [...new Set(fills.filter((f) => /^#[0-9a-fA-F]{3}(?:[0-9a-fA-F]{3})?$/.test(f) && contrastOnWhite(f) < 4.5))];
+      // White text is allowed only on a dark shape of its own, which the checks cannot see; skip it.
+      const real = faint.filter((f) => luminance(f) < 0.9);
+      if (real.length > 0) problems.push(`${file}: text in ${real.join(", ")} has less than 4.5:1 contrast on white; use #24292f or #57606a`);
+    }
+    expect(problems).toEqual([]);
+  });
+});
+
 describe("includes and listings", () => {
   test("every {{#include}} names a file and an anchor that exist", () => {
     const problems: string[] = [];
