@@ -153,14 +153,48 @@ export class Mapping implements Disposable {
     if (sys.msync(this.#pointer, this.length, flags) === -1) throw lastError("msync", this.label);
   }
 
-  /** Unmaps the pages; every view over them then reads as empty. Idempotent. */
+  /**
+   * Unmaps the pages; every view over them then reads as empty. Idempotent.
+   * While a helper thread still uses the pages (see `pin`), they stay
+   * mapped until it lets go, but this object counts as unmapped at once.
+   */
   unmap(): void {
     const pointer = this.#pointer;
     if (pointer === null) return;
     this.#pointer = null;
     // Detach first: views kept by the caller become empty, never dangling.
     this.#buffer = this.#buffer.transfer(0);
+    if (this.#pins > 0) {
+      this.#pinnedPointer = pointer; // munmap when the last pin goes
+      return;
+    }
     if (this.#init.release.fn(pointer, this.length) === -1) throw lastError(this.#init.release.call, this.label);
+  }
+
+  #pins = 0;
+  #pinnedPointer: Pointer | null = null;
+
+  /**
+   * Keeps the pages mapped while another thread of this process uses them
+   * (an async wait of lib/sync), even if `unmap()` is called meanwhile: a
+   * thread that wakes up in memory that is gone would kill the process.
+   * Returns the function that lets go.
+   * @internal
+   */
+  pin(): () => void {
+    this.#assertMapped("pin");
+    this.#pins += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#pins -= 1;
+      const pointer = this.#pinnedPointer;
+      if (this.#pins === 0 && pointer !== null) {
+        this.#pinnedPointer = null;
+        this.#init.release.fn(pointer, this.length); // nobody left to tell if this fails
+      }
+    };
   }
 
   [Symbol.dispose](): void {

@@ -247,13 +247,21 @@ export abstract class Placed<S extends BaseState> implements Disposable {
     this.close();
   }
 
-  /** Counts an async operation as pending for the length of `work`. */
-  protected async pendingWhile<T>(work: Promise<T>): Promise<T> {
+  /**
+   * Counts an async operation as pending for the length of `work`, and
+   * keeps the memory mapped meanwhile (and that of `also`, a condition's
+   * mutex): the helper thread doing the work must not wake up in pages
+   * that `unmap()` took away.
+   */
+  protected async pendingWhile<T>(work: Promise<T>, also?: Mapping): Promise<T> {
+    const unpins = [this.mapping.pin()];
+    if (also !== undefined && also !== this.mapping && also.mapped) unpins.push(also.pin());
     this.state.pending += 1;
     try {
       return await work;
     } finally {
       this.state.pending -= 1;
+      for (const unpin of unpins) unpin();
     }
   }
 }

@@ -106,7 +106,7 @@ export class Condition extends Placed<BaseState> {
           "Use lockAsync() and waitAsync() together, or lock() and wait()",
       );
     }
-    const rc = (await this.pendingWhile(holder.run(OP.COND_WAIT, address, mutexAddress, deadlineOf(seconds)))).errno;
+    const rc = (await this.pendingWhile(holder.run(OP.COND_WAIT, address, mutexAddress, deadlineOf(seconds)), mutex.mapping)).errno;
     return this.#returned(rc, mutex, call);
   }
 

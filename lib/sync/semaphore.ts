@@ -192,12 +192,15 @@ export class Semaphore implements Disposable {
     const call = seconds === undefined ? "sem_wait" : "sem_timedwait";
     const address = this.#address(call);
     const helper = borrowHelper();
+    // Keep shared memory mapped until the helper is done with it, whatever unmap() says meanwhile.
+    const unpin = "mapping" in this.#where ? this.#where.mapping.pin() : () => {};
     this.#state.pending += 1;
     try {
       const { errno } = await helper.run(OP.SEM_WAIT, address, 0, deadlineOf(seconds));
       if (errno !== 0) throw errorFor(errno, call, this.label, HINTS);
     } finally {
       this.#state.pending -= 1;
+      unpin();
       returnHelper(helper);
     }
   }

@@ -197,6 +197,25 @@ describe("waitAsync", () => {
     expect(s.items.value).toBe(0);
   });
 
+  test("unmapping the memory while an async wait is pending does not crash: the pages stay until the wait ends", async () => {
+    const name = uniqueName("sem-pinned");
+    using shm = new SharedMemory(name, { exclusive: true, size: 4096 });
+    shm.unlink();
+    const waiterMap = shm.map();
+    using posterMap = shm.map();
+    const waiter = Semaphore.init(waiterMap, 0, { value: 0 });
+    const poster = Semaphore.attach(posterMap, 0);
+    const waiting = waiter.waitAsync(20);
+    waiterMap.unmap(); // the helper thread is asleep inside these pages
+    expect(waiterMap.mapped).toBe(false);
+    expect(thrown(() => waiter.post())).toBeInstanceOf(ClosedError);
+    const mappedPages = () => fs.readFileSync("/proc/self/maps", "utf8").split("\n").filter((line) => line.includes(`/dev/shm${name}`)).length;
+    expect(mappedPages()).toBe(2); // still mapped for the helper, next to the poster's mapping
+    poster.post(); // wakes the helper, which then touches the pages
+    await waiting;
+    expect(mappedPages()).toBe(1); // released once the wait ended
+  });
+
   test("closing or destroying while an async wait is pending is refused", async () => {
     const { s } = setup();
     const waiting = s.items.waitAsync(20);
