@@ -6,9 +6,11 @@
 #       Joins the pids cgroup CGROUP (a bound on the number of processes,
 #       also for a fork bomb), then runs COMMAND: `unshare ... box.sh inner`.
 #
-#   box.sh inner WORK W ROOT COMMAND...
-#       Runs as process 1 of fresh IPC, mount and PID namespaces and sets
-#       them up before it runs COMMAND (the graded test):
+#   box.sh inner [--net] WORK W ROOT COMMAND...
+#       Runs as process 1 of fresh IPC, mount and PID namespaces (and a
+#       network namespace with --net) and sets them up before it runs
+#       COMMAND (the graded test):
+#       - with --net, only the loopback interface;
 #       - a private /dev/shm and /dev/mqueue: no other submission's objects
 #         are visible, and whatever this one leaves dies with the box;
 #       - the grading folder WORK (every submission's copy, every result)
@@ -37,7 +39,11 @@ if [ "$phase" = outer ]; then
   exec "$@"
 fi
 
-[ "$phase" = inner ] || fail "usage: box.sh outer CGROUP COMMAND... | box.sh inner WORK W ROOT COMMAND..."
+[ "$phase" = inner ] || fail "usage: box.sh outer CGROUP COMMAND... | box.sh inner [--net] WORK W ROOT COMMAND..."
+if [ "${1:-}" = --net ]; then
+  shift
+  ip link set lo up || fail "cannot bring up the loopback interface"
+fi
 work=$1 w=$2 root=$3
 shift 3
 

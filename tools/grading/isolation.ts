@@ -2,11 +2,16 @@
  * How strongly the grader can fence in a submission on this machine, found
  * out once per grading run by trying each mechanism:
  *
- * - a box (test/harness/box.sh): fresh IPC, mount and PID namespaces with
- *   `unshare` (as root, or as any user where user namespaces are allowed):
- *   private /dev/shm and queues, everything read-only but the box's own
- *   folder, the other submissions and the reference solutions hidden, and
- *   every process of the box killed with it;
+ * - a box (test/harness/box.sh): fresh IPC, mount, PID and network
+ *   namespaces with `unshare` (as root, or as any user where user namespaces
+ *   are allowed): private /dev/shm and queues, only a loopback network,
+ *   everything read-only but the box's own folder, the other submissions
+ *   and the reference solutions hidden, and every process of the box killed
+ *   with it;
+ * - as root, a user of its own for each box (`setpriv --reuid`, mapped to
+ *   root inside the box's user namespace): per-user limits (processes,
+ *   queue memory, pending signals) are then per box, so one submission
+ *   cannot use up another's;
  * - a pids cgroup per box (v1 or v2, where we may create one): a hard bound
  *   on the number of processes, which stops a fork bomb;
  * - `setpriv`: the student's processes run without any capability, so they
@@ -30,6 +35,8 @@ export interface Isolation {
   level: "box" | "process-group" | "none";
   /** The `unshare` command line that opens a box (empty without one). */
   unshare: string[];
+  /** Root only: run each box as a user of its own, through this `setpriv`. */
+  boxUser?: { setpriv: string };
   /** Where to make one pids cgroup per box, if we may. */
   cgroup?: { version: 1 | 2; parent: string };
   /** Put in front of every student command (IPC_STUDENT_WRAP). */
@@ -103,6 +110,46 @@ function userTaskCount(): number {
   return count;
 }
 
+let nextUser = 0;
+
+/**
+ * A user id for one box when the grader runs as root: from a range far above
+ * any real user's, different for each box of this grading run.
+ */
+export function boxUserId(): number {
+  return 2_000_000_000 + (process.pid % 1000) * 100_000 + (nextUser++ % 100_000);
+}
+
+/** The command line that opens a box: [setpriv as its own user] unshare … box.sh inner … */
+export function boxCommand(isolation: Isolation, uid: number | undefined, work: string, w: string, command: string[]): string[] {
+  const drop = isolation.boxUser && uid !== undefined ? [isolation.boxUser.setpriv, `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--"] : [];
+  const net = isolation.unshare.includes("--net") ? ["--net"] : [];
+  return [...drop, ...isolation.unshare, "/bin/sh", BOX_SCRIPT, "inner", ...net, work, w, ROOT, ...command];
+}
+
+/**
+ * Builds a box once with a command that must succeed inside it: the
+ * student's way of giving up capabilities (setpriv), and must be refused:
+ * writing into the project.
+ */
+function probeBox(unshare: string[], user: { setpriv: string } | undefined, setpriv: string | undefined): { ok: boolean; stderr: string } {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "ipcbook-probe-"));
+  const w = path.join(work, "w");
+  fs.mkdirSync(w);
+  const uid = user ? boxUserId() : undefined;
+  try {
+    if (uid !== undefined) {
+      fs.chmodSync(work, 0o711);
+      fs.chownSync(w, uid, uid);
+    }
+    const check = setpriv ? [setpriv, "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--", "/bin/true"] : ["/bin/true"];
+    const isolation = { ...NO_ISOLATION, level: "box" as const, unshare, boxUser: user };
+    return quietRun(boxCommand(isolation, uid, work, w, check));
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
 export interface ProbeOptions {
   /** "auto" takes the best available; "require" fails without a box; "off" uses process groups only. */
   sandbox: "auto" | "require" | "off";
@@ -120,22 +167,31 @@ export function probeIsolation(options: ProbeOptions): Isolation {
   const unshareBin = which("unshare");
 
   let unshare: string[] = [];
+  let boxUser: Isolation["boxUser"];
   if (options.sandbox !== "off") {
     if (!unshareBin) notes.push("no `unshare` (util-linux): no namespaces");
     else {
-      const args = [unshareBin, ...(root ? [] : ["--user", "--map-root-user"]), "--ipc", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"];
-      const work = fs.mkdtempSync(path.join(os.tmpdir(), "ipcbook-probe-"));
-      const w = path.join(work, "w");
-      fs.mkdirSync(w);
-      try {
-        const inner = [args, "/bin/sh", BOX_SCRIPT, "inner", work, w, ROOT].flat();
-        const check = setpriv ? [setpriv, "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--", "/bin/true"] : ["/bin/true"];
-        const result = quietRun([...inner, ...check]);
-        if (result.ok) unshare = args;
-        else notes.push(`no box: ${result.stderr.split("\n").at(-1) || "unshare failed"}`);
-      } finally {
-        fs.rmSync(work, { recursive: true, force: true });
+      // Only loopback inside, and only if it can be brought up.
+      const net = which("ip") ? ["--net"] : [];
+      if (net.length === 0) notes.push("no `ip` (iproute2): the box shares the machine's network");
+      const common = ["--ipc", "--mount", "--pid", ...net, "--fork", "--kill-child", "--mount-proc"];
+      const asUser = [unshareBin, "--user", "--map-root-user", ...common];
+      // Root: a user of its own per box if we can, else root's box; others: their own user.
+      const attempts: { args: string[]; user?: { setpriv: string } }[] = root
+        ? [...(setpriv ? [{ args: asUser, user: { setpriv } }] : []), { args: [unshareBin, ...common] }]
+        : [{ args: asUser }];
+      const failures: string[] = [];
+      for (const attempt of attempts) {
+        const result = probeBox(attempt.args, attempt.user, setpriv);
+        if (result.ok) {
+          unshare = attempt.args;
+          boxUser = attempt.user;
+          break;
+        }
+        failures.push(result.stderr.split("\n").at(-1) || "unshare failed");
       }
+      if (unshare.length === 0) notes.push(`no box: ${failures.join("; ")}`);
+      else if (root && !boxUser) notes.push(`boxes run as root: ${failures[0] ?? "no setpriv"}`);
     }
   }
   if (options.sandbox === "require" && unshare.length === 0) {
@@ -151,16 +207,19 @@ export function probeIsolation(options: ProbeOptions): Isolation {
   if (setpriv && (unshare.length > 0 || root)) {
     studentWrap.push(setpriv, "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--");
   } else if (unshare.length > 0 || root) notes.push("no `setpriv` (util-linux): student code keeps the test process's capabilities");
-  if (prlimit && !cgroup) {
-    // Root is exempt from RLIMIT_NPROC; for everyone else it bounds the
-    // user's total, so the bound is what runs now plus room for the box.
-    if (root) notes.push("running as root without a cgroup: nothing bounds a fork bomb but the time limits");
-    else studentWrap.push(prlimit, `--nproc=${userTaskCount() + maxProcesses}`, "--");
-  }
+  if (prlimit && boxUser) {
+    // A fresh user per box: the kernel's count of its processes starts at zero.
+    // Where the cgroup bounds the box, this is only the second line (and the cgroup counts the refusals).
+    studentWrap.push(prlimit, `--nproc=${cgroup ? maxProcesses * 2 : maxProcesses}`, "--");
+  } else if (prlimit && !root && !cgroup) {
+    // For a user, RLIMIT_NPROC bounds the total over all its processes: what runs now plus room for the box.
+    studentWrap.push(prlimit, `--nproc=${userTaskCount() + maxProcesses}`, "--");
+  } else if (root && !cgroup) notes.push("running as root without a cgroup or a user per box: nothing bounds a fork bomb but the time limits");
 
   return {
     level: unshare.length > 0 ? "box" : "process-group",
     unshare,
+    boxUser,
     cgroup,
     studentWrap,
     maxProcesses,
@@ -173,7 +232,7 @@ export function describeIsolation(isolation: Isolation): string {
   if (isolation.level === "none") return "no isolation (checking your own exercises)";
   const parts = [
     isolation.level === "box"
-      ? "namespaces (private IPC objects, read-only files, PID namespace)"
+      ? `namespaces (private IPC objects, read-only files, PID${isolation.unshare.includes("--net") ? " and network" : ""} namespace${isolation.unshare.includes("--net") ? "s" : ""}${isolation.boxUser ? ", a user per box" : ""})`
       : "process groups only (no namespaces on this machine)",
     isolation.cgroup ? `pids cgroup v${isolation.cgroup.version} (at most ${isolation.maxProcesses} processes)` : "no cgroup",
     isolation.studentWrap.some((part) => part.endsWith("setpriv")) ? "no capabilities" : "",

@@ -17,7 +17,7 @@ import type { GradedChapter, TaskInfo } from "../../test/harness/graded-files.ts
 import { killMarked } from "../../test/harness/sandbox.ts";
 import { ROOT } from "../../test/harness/student.ts";
 import type { ResultRecord } from "../../test/harness/task.ts";
-import { BOX_SCRIPT, type Isolation } from "./isolation.ts";
+import { BOX_SCRIPT, boxCommand, boxUserId, type Isolation } from "./isolation.ts";
 
 export interface TaskVerdict {
   number: number;
@@ -179,11 +179,19 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
 
   // In a box the exercise is read from W: everything else the grader keeps is hidden there.
   let exercisesDir = options.exercisesDir;
+  // As root, the box runs as a user of its own, who owns W and may only pass through the folders above it.
+  const uid = boxed && isolation.boxUser ? boxUserId() : undefined;
   if (boxed) {
     exercisesDir = path.join(w, "exercises");
     fs.mkdirSync(exercisesDir);
     const source = path.join(options.exercisesDir, `${chapter.chapter}.ts`);
     if (fs.existsSync(source)) fs.copyFileSync(source, path.join(exercisesDir, `${chapter.chapter}.ts`));
+    if (uid !== undefined) {
+      for (const dir of [options.workDir, work]) if (dir) fs.chmodSync(dir, 0o711);
+      for (const entry of [w, exercisesDir, path.join(exercisesDir, `${chapter.chapter}.ts`)]) {
+        if (fs.existsSync(entry)) fs.chownSync(entry, uid, uid);
+      }
+    }
   }
 
   const env: Record<string, string> = {
@@ -207,7 +215,7 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
   let argv = test;
   if (boxed) {
     // Hide the whole grading folder (every submission's copy) if there is one, else our own.
-    argv = [...isolation.unshare, "/bin/sh", BOX_SCRIPT, "inner", options.workDir ?? work, w, ROOT, ...test];
+    argv = boxCommand(isolation, uid, options.workDir ?? work, w, test);
   }
   if (isolation.cgroup) {
     try {
