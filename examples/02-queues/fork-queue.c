@@ -22,6 +22,7 @@ static char *digits(char *out, long n)
     return out;
 }
 
+/* ANCHOR: child */
 /* Forks. The child sends `count` messages on `queue`, the descriptor it
  * inherited, and exits; the parent gets the child's pid (or -1). */
 int fork_and_send(int queue, int count)
@@ -40,3 +41,4 @@ int fork_and_send(int queue, int count)
     _exit(0);                              /* never return into JavaScript */
     return 0;                              /* not reached */
 }
+/* ANCHOR_END: child */
