@@ -35,16 +35,16 @@ async function main(): Promise<void> {
     const spawn = (mode: string) => Bun.spawn([process.execPath, import.meta.path, mode, name], { stdout: "inherit", stderr: "inherit" });
     try {
       // ANCHOR: blocking
-      const sleeper = spawn("after-sleep");
       Atomics.store(shared.ticks, 0, 0);
+      const sleeper = spawn("after-sleep");
       shared.ready.wait(10); // the whole process stops here
       console.log(`wait():      ${Atomics.load(shared.ticks, 0)} ticks while waiting`);
       // ANCHOR_END: blocking
       await sleeper.exited;
 
       // ANCHOR: async
-      const ticker = spawn("after-ticks");
       Atomics.store(shared.ticks, 0, 0);
+      const ticker = spawn("after-ticks");
       await shared.ready.waitAsync(10); // a helper thread waits; the interval keeps ticking
       console.log(`waitAsync(): ${Atomics.load(shared.ticks, 0)} ticks while waiting`);
       // ANCHOR_END: async

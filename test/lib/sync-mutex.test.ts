@@ -189,11 +189,12 @@ describe("Mutex across processes", () => {
     const { name, s } = setup();
     const workers = 3;
     const iterations = 300;
-    // Worker 0 stops in the middle of iteration 100 (total updated, per[0] not)
-    // and is killed there; the others recover the lock and carry on.
+    // Worker 0 stops in the middle of iteration 100 (total updated, per[0] not).
+    // The others start and queue for the lock; then worker 0 is killed there,
+    // and one of them gets the lock with EOWNERDEAD, repairs, and all carry on.
     const victim = child("counter", name, 0, iterations, 100);
-    const survivors = Array.from({ length: workers - 1 }, (_, i) => child("counter", name, i + 1, iterations, -1));
     await until(() => Atomics.load(s.flag, 0) === victim.pid, "the victim to stop inside its critical section");
+    const survivors = Array.from({ length: workers - 1 }, (_, i) => child("counter", name, i + 1, iterations, -1));
     victim.kill("SIGKILL");
     await victim.exited;
     const results = await Promise.all(survivors.map(finished));

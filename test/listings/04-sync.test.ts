@@ -97,8 +97,6 @@ describe("chapter 4 listings", () => {
     for (const kind of ["spinning", "sleeping"]) {
       expect(stdout).toMatch(new RegExp(`^${kind} waiter: waited \\d+ ms, burned \\d+\\.\\d ms of CPU$`, "m"));
     }
-    // Both waited at least as long as the parent held the locks.
-    for (const m of stdout.matchAll(/waited (\d+) ms/g)) expect(Number(m[1])).toBeGreaterThanOrEqual(299);
   });
 
   listing("named-semaphore.ts", ({ stdout }) => {
