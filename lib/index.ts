@@ -9,4 +9,5 @@ export * from "./mq.ts";
 export * from "./process.ts";
 export * from "./locks.ts";
 export * from "./ring.ts";
+export * from "./deadlock.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";

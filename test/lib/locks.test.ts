@@ -5,7 +5,7 @@
  * comes from the kernel (/proc/locks, F_GETLK, the file's bytes), and no
  * assertion depends on how long anything took.
  */
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import {
@@ -27,6 +27,9 @@ import {
 import { sys } from "../../lib/ffi/libc.ts";
 import { Actor, type Action } from "./lock-actor.ts";
 import { tempDir, thrown } from "./support.ts";
+
+// Other processes take part in most tests: leave room for a busy machine.
+setDefaultTimeout(30_000);
 
 const scratch = tempDir("locks");
 const actors: Actor[] = [];
