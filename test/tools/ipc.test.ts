@@ -82,6 +82,25 @@ describe("help and invocation", () => {
   });
 });
 
+test("every command of the book's appendix on tools exists, with the options it names", async () => {
+  const appendix = fs.readFileSync(path.join(ROOT, "chapters", "appendix-tools.md"), "utf8");
+  const section = appendix.slice(appendix.indexOf("## The ipc tool"));
+  const commands = [...section.matchAll(/`(ipc [^`]+)`/g)].map((m) => m[1]!.replace(/\\\|/g, "|"));
+  expect(commands.length).toBeGreaterThan(10);
+  const helps = new Map<string, string>();
+  for (const command of commands) {
+    const words = command.split(/\s+/).slice(1);
+    const verb = ["mq", "shm", "sem"].includes(words[0]!) ? words.slice(0, 2) : words.slice(0, 1);
+    const key = verb.join(" ");
+    if (!helps.has(key)) {
+      const ran = await ipc([...verb, "--help"]);
+      expect({ command, status: ran.code }).toEqual({ command, status: 0 });
+      helps.set(key, ran.stdout);
+    }
+    for (const option of command.match(/--[a-z]+/g) ?? []) expect({ command, option, known: helps.get(key)!.includes(option) }).toEqual({ command, option, known: true });
+  }
+});
+
 describe("ipc mq", () => {
   test("create, attr, send with priorities, receive in priority order, rm", async () => {
     const name = uniqueName("q");
