@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import { IpcError, PermissionError } from "../../lib/errors.ts";
+import { describeEdge, findDeadlocks, type DeadlockCycle } from "../../lib/deadlock.ts";
 import { deviceName, ofdHolders, OpenFile, readProcLocks, type ProcLock } from "../../lib/locks.ts";
 import { errorLine, EXIT, Failure, flag, option, out, secondsArg, table, UsageError, waiting, type Parsed, type Verb } from "./cli.ts";
 
@@ -141,14 +142,19 @@ number. /proc/locks writes pid -1 for open-file-description locks; ipc names
 their holders from /proc/PID/fdinfo. The path is found through the holder's
 open descriptors, and shows as the device:inode when it cannot be.
 
+Then, if processes wait for each other's locks in a cycle (a deadlock: none
+of them can ever go on), each cycle in words, from the wait-for graph of
+lib/deadlock.ts.
+
 Options:
-  --json   a JSON array, one object per row`,
+  --json   {"locks": [one object per row], "deadlocks": [the cycles]}`,
   options: { json: { type: "boolean" } },
   positionals: { names: [], min: 0 },
   run(args: Parsed): number {
     const rows = lockRows();
+    const cycles = findDeadlocks({ locks: rows, library: false }).map((cycle) => withPaths(cycle, rows));
     if (flag(args, "json")) {
-      out(`${JSON.stringify(rows, null, 2)}\n`);
+      out(`${JSON.stringify({ locks: rows, deadlocks: cycles }, null, 2)}\n`);
       return EXIT.OK;
     }
     if (rows.length === 0) {
@@ -169,9 +175,28 @@ Options:
       ];
     });
     out(table(["ID", "KIND", "MODE", "PID", "COMMAND", "RANGE", "FILE"], cells));
+    for (const cycle of cycles) out(`\n${deadlockText(cycle)}`);
     return EXIT.OK;
   },
 };
+
+/** The cycle with each file's path filled in from the rows (the wait-for graph knows files by device and inode). */
+function withPaths(cycle: DeadlockCycle, rows: LockRow[]): DeadlockCycle {
+  const paths = new Map(rows.filter((r) => r.path !== null).map((r) => [`${r.device}:${r.inode}`, r.path]));
+  const edges = cycle.edges.map((e) => ({ ...e, path: e.path ?? paths.get(`${e.device}:${e.inode}`) ?? null }));
+  const processes = new Map(cycle.processes.map((p) => [p.pid, p]));
+  return { ...cycle, edges, description: edges.map((e) => describeEdge(e, processes)).join("\n") };
+}
+
+/** A deadlock in words: who waits for whom, and what to do. */
+function deadlockText(cycle: DeadlockCycle): string {
+  const pids = cycle.processes.map((p) => p.pid);
+  return (
+    `DEADLOCK: ${pids.length === 1 ? "a process waits for itself" : `${pids.length} processes wait for each other in a cycle`}; none can go on:\n` +
+    `${cycle.description.replace(/^/gm, "  ")}\n` +
+    `  End one of them (kill ${pids[0]}) to break it; taking locks in one fixed order prevents it.\n`
+  );
+}
 
 /** `ipc lock` and `ipc locks`. */
 export const lockVerbs: Verb[] = [lock, locks];
