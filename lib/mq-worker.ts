@@ -14,7 +14,20 @@
 import { layout, POLL } from "./ffi/constants.ts";
 import { ERRNO } from "./ffi/errno.ts";
 import { errno, sys } from "./ffi/libc.ts";
-import type { WorkerReply, WorkerRequest } from "./mq.ts";
+
+/** What lib/mq.ts asks of the worker. */
+export type WorkerRequest =
+  | { type: "init"; fd: number; cancelFd: number; msgsize: number }
+  | { type: "receive"; id: number; deadline: number | null }
+  | { type: "send"; id: number; deadline: number | null; data: Uint8Array; priority: number }
+  | { type: "stop" };
+
+/** The worker's answers. */
+export type WorkerReply =
+  | { type: "done"; id: number; data?: Uint8Array; priority?: number }
+  | { type: "failed"; id: number; errno: number; call: string }
+  | { type: "cancelled"; id: number }
+  | { type: "stopped" };
 
 declare const self: {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;

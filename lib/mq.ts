@@ -36,6 +36,7 @@ import {
   PermissionError,
   type Hints,
 } from "./errors.ts";
+import type { WorkerReply, WorkerRequest } from "./mq-worker.ts";
 import { SysVSharedMemory } from "./shm.ts";
 import { count, fileMode, posixName } from "./validate.ts";
 
@@ -303,20 +304,6 @@ function signalOf(signal: unknown): { number: number; name: string | undefined }
   throw new TypeError(`mq_notify: the signal must be a name such as "SIGUSR1", a number, or null, got ${String(signal)}`);
 }
 
-/** The request and reply messages between a queue and its worker (lib/mq-worker.ts). */
-export type WorkerRequest =
-  | { type: "init"; fd: number; cancelFd: number; msgsize: number }
-  | { type: "receive"; id: number; deadline: number | null }
-  | { type: "send"; id: number; deadline: number | null; data: Uint8Array; priority: number }
-  | { type: "stop" };
-
-/** The worker's answers to the requests of `WorkerRequest`. */
-export type WorkerReply =
-  | { type: "done"; id: number; data?: Uint8Array; priority?: number }
-  | { type: "failed"; id: number; errno: number; call: string }
-  | { type: "cancelled"; id: number }
-  | { type: "stopped" };
-
 type Outcome = Exclude<WorkerReply, { type: "stopped" }>;
 type WaitRequest =
   | { type: "receive"; deadline: number | null }
@@ -459,6 +446,7 @@ export class MessageQueue implements Disposable {
   }
 
   /** true once `close()` has been called. */
+  /** Whether close() has been called. */
   get closed(): boolean {
     return this.#fd === -1;
   }
@@ -802,6 +790,7 @@ export class SysVMessage {
   constructor(
     /** The type it was sent with (mtype, at least 1). */
     readonly type: number,
+    /** The bytes, exactly as many as were sent. */
     readonly data: Uint8Array,
   ) {}
 
@@ -819,13 +808,17 @@ export interface SysVQueueStat {
   bytes: number;
   /** The most bytes the queue may hold (msg_qbytes; /proc/sys/kernel/msgmnb by default). */
   maxBytes: number;
-  /** The processes that last sent and received (msg_lspid, msg_lrpid); 0 for none yet. */
+  /** The process that last sent (msg_lspid); 0 for none yet. */
   lastSendPid: number;
+  /** The process that last received (msg_lrpid); 0 for none yet. */
   lastReceivePid: number;
-  /** When a message was last sent and received; null for never. */
+  /** When a message was last sent; null for never. */
   lastSend: Date | null;
+  /** When a message was last received; null for never. */
   lastReceive: Date | null;
+  /** The permission bits, such as 0o600. */
   mode: number;
+  /** The owner's user id. */
   uid: number;
 }
 
@@ -877,6 +870,7 @@ function readKernel(file: string): number {
 export class SysVMessageQueue {
   /** The queue identifier that `ipcs -q` shows. */
   readonly id: number;
+  /** The key it was found or created with (0 for a private queue). */
   readonly key: number;
 
   /**
