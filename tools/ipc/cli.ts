@@ -209,6 +209,21 @@ export function modeArg(text: string): number {
   return Number.parseInt(digits, 8);
 }
 
+/** The options every `create` verb takes: --mode and --exclusive. */
+export const CREATE_OPTIONS: Record<string, OptionSpec> = { mode: { type: "string" }, exclusive: { type: "boolean" } };
+
+/** The help lines of CREATE_OPTIONS, for an object called `what`. */
+export function createOptionsHelp(what: string): string {
+  return `  --mode MODE    permission bits in octal, default 600
+  --exclusive    fail if the ${what} exists (O_EXCL)`;
+}
+
+/** --mode (default 0o600) and --exclusive, as the library's open options take them. */
+export function createOptions(args: Parsed): { mode: number; exclusive: boolean } {
+  const mode = option(args, "mode");
+  return { mode: mode === undefined ? 0o600 : modeArg(mode), exclusive: flag(args, "exclusive") };
+}
+
 /** The value of a string option, or undefined. */
 export function option(args: Parsed, name: string): string | undefined {
   const value = args.values[name];

@@ -10,7 +10,9 @@ import {
   dataArg,
   hexDump,
   integerArg,
-  modeArg,
+  CREATE_OPTIONS,
+  createOptions,
+  createOptionsHelp,
   nameArg,
   note,
   option,
@@ -39,12 +41,11 @@ const create: Verb = {
   --maxmsg N     messages the queue holds (default /proc/sys/fs/mqueue/msg_default;
                  at most msg_max without privilege)
   --msgsize N    largest message in bytes (default msgsize_default; at most msgsize_max)
-  --mode MODE    permission bits in octal, default 600
-  --exclusive    fail if the queue exists (O_EXCL)
+${createOptionsHelp("queue")}
 
 Each queue reserves about maxmsg × msgsize bytes of your user's RLIMIT_MSGQUEUE
 (ulimit -q) for as long as it exists: keep test queues small.`,
-  options: { maxmsg: { type: "string" }, msgsize: { type: "string" }, mode: { type: "string" }, exclusive: { type: "boolean" } },
+  options: { maxmsg: { type: "string" }, msgsize: { type: "string" }, ...CREATE_OPTIONS },
   positionals: { names: ["NAME"], min: 1 },
   run(args: Parsed): number {
     const name = nameArg(args.positionals[0]!, "mq_open");
@@ -52,9 +53,7 @@ Each queue reserves about maxmsg × msgsize bytes of your user's RLIMIT_MSGQUEUE
     const msgsizeText = option(args, "msgsize");
     const maxmsg = maxmsgText === undefined ? undefined : integerArg(maxmsgText, "--maxmsg", 1);
     const msgsize = msgsizeText === undefined ? undefined : integerArg(msgsizeText, "--msgsize", 1);
-    const modeOption = option(args, "mode");
-    const mode = modeOption === undefined ? 0o600 : modeArg(modeOption);
-    const exclusive = flag(args, "exclusive");
+    const { mode, exclusive } = createOptions(args);
     const existed = !exclusive && MessageQueue.exists(name);
     using queue = withHints(() => new MessageQueue(name, { create: true, exclusive, mode, maxmsg, msgsize, access: "read" }), {
       exists: `a queue of this name exists already; drop --exclusive, or remove it with \`ipc mq rm ${name}\``,

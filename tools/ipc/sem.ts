@@ -5,7 +5,7 @@
 import { NotFoundError } from "../../lib/errors.ts";
 import { SEM_VALUE_MAX } from "../../lib/ffi/constants.ts";
 import { Semaphore } from "../../lib/sync/semaphore.ts";
-import { EXIT, flag, integerArg, modeArg, nameArg, note, option, out, secondsArg, unlinkVerb, waiting, withHints, type Parsed, type Verb } from "./cli.ts";
+import { CREATE_OPTIONS, createOptions, createOptionsHelp, EXIT, integerArg, nameArg, note, option, out, secondsArg, unlinkVerb, waiting, withHints, type Parsed, type Verb } from "./cli.ts";
 
 /** Opens an existing semaphore; a missing one gets the command-line hint. */
 function openSemaphore(name: string): Semaphore {
@@ -20,17 +20,14 @@ const create: Verb = {
 value is not changed), unless --exclusive makes that an error.
 
 Options:
-  --mode MODE    permission bits in octal, default 600
-  --exclusive    fail if the semaphore exists (O_EXCL)`,
-  options: { mode: { type: "string" }, exclusive: { type: "boolean" } },
+${createOptionsHelp("semaphore")}`,
+  options: CREATE_OPTIONS,
   positionals: { names: ["NAME", "VALUE"], min: 1 },
   run(args: Parsed): number {
     const name = nameArg(args.positionals[0]!, "sem_open");
     const valueText = args.positionals[1];
     const value = valueText === undefined ? 0 : integerArg(valueText, "VALUE", 0, SEM_VALUE_MAX);
-    const modeOption = option(args, "mode");
-    const mode = modeOption === undefined ? 0o600 : modeArg(modeOption);
-    const exclusive = flag(args, "exclusive");
+    const { mode, exclusive } = createOptions(args);
     let existed = false;
     if (!exclusive) {
       try {
@@ -48,19 +45,24 @@ Options:
   },
 };
 
-const post: Verb = {
-  name: "sem post",
-  summary: "Add one to a semaphore (sem_post), waking one process that waits on it.",
-  usage: "sem post NAME",
-  details: "",
-  options: {},
-  positionals: { names: ["NAME"], min: 1 },
-  run(args: Parsed): number {
-    using semaphore = openSemaphore(nameArg(args.positionals[0]!, "sem_open"));
-    semaphore.post();
-    return EXIT.OK;
-  },
-};
+/** A verb that opens the semaphore NAME and does one thing with it. */
+function onSemaphore(verb: string, summary: string, details: string, action: (semaphore: Semaphore) => void): Verb {
+  return {
+    name: `sem ${verb}`,
+    summary,
+    usage: `sem ${verb} NAME`,
+    details,
+    options: {},
+    positionals: { names: ["NAME"], min: 1 },
+    run(args: Parsed): number {
+      using semaphore = openSemaphore(nameArg(args.positionals[0]!, "sem_open"));
+      action(semaphore);
+      return EXIT.OK;
+    },
+  };
+}
+
+const post = onSemaphore("post", "Add one to a semaphore (sem_post), waking one process that waits on it.", "", (semaphore) => semaphore.post());
 
 const wait: Verb = {
   name: "sem wait",
@@ -84,19 +86,12 @@ const wait: Verb = {
   },
 };
 
-const value: Verb = {
-  name: "sem value",
-  summary: "Print a semaphore's current value (sem_getvalue).",
-  usage: "sem value NAME",
-  details: "The value may have changed by the time you read it, if other processes use the semaphore.",
-  options: {},
-  positionals: { names: ["NAME"], min: 1 },
-  run(args: Parsed): number {
-    using semaphore = openSemaphore(nameArg(args.positionals[0]!, "sem_open"));
-    out(`${semaphore.value}\n`);
-    return EXIT.OK;
-  },
-};
+const value = onSemaphore(
+  "value",
+  "Print a semaphore's current value (sem_getvalue).",
+  "The value may have changed by the time you read it, if other processes use the semaphore.",
+  (semaphore) => out(`${semaphore.value}\n`),
+);
 
 const rm = unlinkVerb("sem rm", "Remove a named semaphore (sem_unlink); processes that have it open keep using it.", "sem_unlink", (name) =>
   Semaphore.unlink(name),

@@ -10,7 +10,9 @@ import {
   dataArg,
   hexDump,
   integerArg,
-  modeArg,
+  CREATE_OPTIONS,
+  createOptions,
+  createOptionsHelp,
   nameArg,
   note,
   option,
@@ -48,16 +50,13 @@ const create: Verb = {
 (bytes past SIZE are lost), unless --exclusive makes that an error.
 
 Options:
-  --mode MODE    permission bits in octal, default 600
-  --exclusive    fail if the object exists (O_EXCL)`,
-  options: { mode: { type: "string" }, exclusive: { type: "boolean" } },
+${createOptionsHelp("object")}`,
+  options: CREATE_OPTIONS,
   positionals: { names: ["NAME", "SIZE"], min: 2 },
   run(args: Parsed): number {
     const name = nameArg(args.positionals[0]!, "shm_open");
     const size = integerArg(args.positionals[1]!, "SIZE", 0);
-    const modeOption = option(args, "mode");
-    const mode = modeOption === undefined ? 0o600 : modeArg(modeOption);
-    const exclusive = flag(args, "exclusive");
+    const { mode, exclusive } = createOptions(args);
     const existed = !exclusive && SharedMemory.exists(name);
     const before = existed ? openShm(name, true) : undefined;
     const oldSize = before?.size;
