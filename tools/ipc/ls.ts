@@ -225,7 +225,7 @@ export function formatObjects(entries: Entry[], kinds: readonly Kind[]): string 
   const sections: string[] = [];
   const of = <K extends Entry["kind"]>(...which: K[]) => entries.filter((e): e is Extract<Entry, { kind: K }> => (which as string[]).includes(e.kind));
   const section = (title: string, header: string[], rows: string[][]) =>
-    sections.push(`${title}\n${rows.length === 0 ? "  (none)\n" : table(header, rows).replace(/^/gm, "  ")}`);
+    sections.push(`${title}\n${rows.length === 0 ? "  (none)\n" : table(header, rows).replace(/^(?=.)/gm, "  ")}`);
   if (kinds.includes("mq")) {
     section(
       "POSIX message queues (/dev/mqueue)",
