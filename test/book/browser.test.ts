@@ -21,7 +21,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { buildBook, ROOT, type BuiltBook } from "./built-book.ts";
+import { ROOT, sharedBook, type BuiltBook } from "./built-book.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts");
@@ -133,7 +133,7 @@ beforeAll(async () => {
       `Chromium is not installed at ${CHROMIUM}. On Debian or Ubuntu: sudo apt-get install chromium (or set CHROMIUM_PATH to a Chromium binary).`,
     );
   }
-  book = await buildBook();
+  book = await sharedBook();
   if (book.code !== 0) throw new Error(`the book did not build:\n${book.log}`);
   server = serve(book.dest);
   base = `http://127.0.0.1:${server.port}/`;
@@ -159,7 +159,6 @@ afterAll(async () => {
   await context?.close();
   await server?.stop(true);
   if (profile) fs.rmSync(profile, { recursive: true, force: true });
-  book?.[Symbol.dispose]();
 });
 
 async function open(url: string): Promise<Page> {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sharedBook } from "./built-book.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const FIXTURE_BOOK = join(import.meta.dir, "fixtures", "mini-book");
@@ -62,7 +63,7 @@ describe("fixture book", () => {
   let result: Build;
   beforeAll(async () => {
     result = await build(FIXTURE_BOOK);
-  });
+  }, 120_000);
   afterAll(() => {
     if (result !== undefined) rmSync(result.dest, { recursive: true, force: true });
   });
@@ -119,11 +120,10 @@ describe("fixture book", () => {
 describe("the project's book", () => {
   let result: Build;
   beforeAll(async () => {
-    result = await build(ROOT);
-  });
-  afterAll(() => {
-    if (result !== undefined) rmSync(result.dest, { recursive: true, force: true });
-  });
+    // The same build the link and browser tests check (test/book/built-book.ts).
+    const book = await sharedBook();
+    result = { dest: book.dest, code: book.code, stderr: book.log, page: (name) => Bun.file(join(book.dest, name)).text() };
+  }, 120_000);
 
   test("builds without warnings or errors", () => {
     // mdBook's log says why (an undocumented export of lib/, a missing include, …).

@@ -9,10 +9,10 @@
  * while no chapters/04-*.md exists) is reported by its own test, so that
  * the book's other links stay checked while chapters are being written.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { buildBook, ROOT, type BuiltBook } from "./built-book.ts";
+import { ROOT, sharedBook, type BuiltBook } from "./built-book.ts";
 
 /** Pages whose links are not the book's own: the print page repeats every chapter, 404 uses site-absolute paths. */
 const SKIPPED_PAGES = new Set(["print.html", "404.html"]);
@@ -63,7 +63,7 @@ describe("links in the built book", () => {
   let checked = 0;
 
   beforeAll(async () => {
-    book = await buildBook();
+    book = await sharedBook();
     if (book.code !== 0) return;
     const pages = fs.readdirSync(book.dest).filter((f) => f.endsWith(".html") && !SKIPPED_PAGES.has(f));
     const ids = new Map<string, Set<string>>();
@@ -92,7 +92,6 @@ describe("links in the built book", () => {
       }
     }
   }, 120_000);
-  afterAll(() => book?.[Symbol.dispose]());
 
   test("the book builds", () => {
     if (book.code !== 0) console.error(book.log);

@@ -17,7 +17,7 @@
  */
 import path from "node:path";
 import { generateApiReference } from "./api-reference.ts";
-import { forEachChapter, parseInput, type Book } from "./shiki-preprocessor.ts";
+import { forEachChapter, parseInput, type Book } from "./mdbook.ts";
 
 const NAME = "api-reference";
 /** `<!-- api-reference: PATH -->` on a line of its own. */
