@@ -11,6 +11,7 @@ import {
   BusyError,
   ClosedError,
   ExistsError,
+  InterruptedError,
   Message,
   MessageQueue,
   NotFoundError,
@@ -371,6 +372,30 @@ describe("waiting on several queues (poll)", () => {
     const free = openQueue(queueName("poll-free"));
     for (let i = 0; i < SMALL.maxmsg; i++) full.send(`m${i}`);
     expect(MessageQueue.wait([full, free], 0, { for: "send" })).toEqual([free]);
+  });
+
+  test("a signal ends the wait with InterruptedError; its handler runs afterwards", async () => {
+    const queue = openQueue(queueName("poll-eintr"));
+    let handled = 0;
+    const ran = signalled();
+    const handler = () => {
+      handled += 1;
+      ran.resolve();
+    };
+    process.on("SIGUSR2", handler);
+    try {
+      // The signal is sent once this process sleeps in poll, as its wchan shows.
+      const me = process.pid;
+      Bun.spawn(["sh", "-c", `until grep -q poll /proc/${me}/wchan; do sleep 0.01; done; kill -USR2 ${me}`]);
+      const error = thrown(() => MessageQueue.wait([queue], 60)) as IpcError;
+      expect(error).toBeInstanceOf(InterruptedError);
+      expect(error).toMatchObject({ code: "EINTR", call: "poll", kind: "interrupted" });
+      expect(handled).toBe(0); // JavaScript handlers run on the event loop, after the call
+      await ran.promise;
+      expect(handled).toBe(1);
+    } finally {
+      process.off("SIGUSR2", handler);
+    }
   });
 
   test("wakes when another process sends", async () => {
