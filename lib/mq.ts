@@ -335,14 +335,22 @@ class QueueWorker {
     this.#worker = new Worker(new URL("./mq-worker.ts", import.meta.url).href);
     this.#worker.onmessage = (event: MessageEvent<WorkerReply>) => this.#settle(event.data);
     this.#worker.onerror = (event) => {
+      // The worker's JavaScript failed, so it is in no wait: its descriptors can go.
       const error = new Error(`the worker behind receiveAsync/sendAsync on ${name} failed: ${event.message}`);
       for (const waiter of this.#pending.values()) waiter.reject(error);
       this.#pending.clear();
       this.#stopped = true;
       this.#worker.terminate();
+      sys.close(own);
+      sys.close(cancelFd);
     };
     this.#post({ type: "init", fd: own, cancelFd, msgsize });
     this.#worker.unref(); // an idle worker does not keep the process alive
+  }
+
+  /** false once shut down, or after the worker failed. */
+  get alive(): boolean {
+    return !this.#stopped;
   }
 
   /** Hands a wait to the worker; resolves with its outcome. */
@@ -710,7 +718,7 @@ export class MessageQueue implements Disposable {
   }
 
   #queueWorker(): QueueWorker {
-    this.#worker ??= new QueueWorker(this.fd, this.msgsize, this.name);
+    if (this.#worker === undefined || !this.#worker.alive) this.#worker = new QueueWorker(this.fd, this.msgsize, this.name);
     return this.#worker;
   }
 }
