@@ -93,7 +93,7 @@ describe("generating the reference", () => {
     expect(total).toContain("**Throws** RangeError when the list is empty");
     const options = section(markdown, "DrawOptions");
     expect(options).toContain("interface DrawOptions {\n  width?: number;\n  colour?: string;\n}");
-    expect(options).toContain("- `width?: number`\n  Line width in pixels.");
+    expect(options).toContain("- `width?: number`\\\n  Line width in pixels."); // a hard break after the signature
     expect(section(markdown, "ShapeKind")).toContain('type ShapeKind = "square" | "circle"');
     expect(section(markdown, "helperConstant")).toContain("const helperConstant: 42");
   });

@@ -508,14 +508,18 @@ function renderClass(
   if (ordered.length > 0) {
     out.push("**Members**", "");
     for (const m of ordered) {
-      out.push(`- \`${m.signature}\`${m.doc === "" ? "" : `\n${indentItem(m.doc)}`}`);
+      out.push(`- \`${m.signature}\`${m.doc === "" ? "" : `\\\n${indentItem(m.doc)}`}`);
     }
     out.push("");
   }
   return out;
 }
 
-/** Indents Markdown so it continues a list item. */
+/**
+ * Indents Markdown so it continues a list item. The item's first line (the
+ * signature) ends with a backslash, a hard line break, so the description
+ * starts on a line of its own.
+ */
 function indentItem(markdown: string): string {
   return markdown
     .split("\n")
@@ -553,7 +557,7 @@ function renderInterface(e: Export, checker: ts.TypeChecker): string[] {
       lines.push(`  ${text};`);
       const symbol = m.name ? checker.getSymbolAtLocation(m.name) : undefined;
       const doc = symbol ? docOf(symbol, checker) : "";
-      listed.push(`- \`${text}\`${doc === "" ? "" : `\n${indentItem(doc)}`}`);
+      listed.push(`- \`${text}\`${doc === "" ? "" : `\\\n${indentItem(doc)}`}`);
     }
   }
   const out = [codeBlock(`interface ${e.name}${typeParametersText(first)}${heritage ? ` ${heritage}` : ""} {\n${lines.join("\n")}\n}`), ""];
