@@ -10,6 +10,9 @@
  * sends or receives with a deadline already in the past, so that call never
  * blocks: if another process took the message (or the room) first, it
  * fails with ETIMEDOUT and the worker waits again.
+ *
+ * `MessageQueue.waitAsync()` starts a worker of its own for each call,
+ * which polls the queues' descriptors once ("poll"), answers, and ends.
  */
 import { layout, POLL } from "./ffi/constants.ts";
 import { ERRNO } from "./ffi/errno.ts";
@@ -20,6 +23,7 @@ export type WorkerRequest =
   | { type: "init"; fd: number; cancelFd: number; msgsize: number }
   | { type: "receive"; id: number; deadline: number | null }
   | { type: "send"; id: number; deadline: number | null; data: Uint8Array; priority: number }
+  | { type: "poll"; fds: number[]; events: number; deadline: number | null }
   | { type: "stop" };
 
 /** The worker's answers. */
@@ -27,6 +31,8 @@ export type WorkerReply =
   | { type: "done"; id: number; data?: Uint8Array; priority?: number }
   | { type: "failed"; id: number; errno: number; call: string }
   | { type: "cancelled"; id: number }
+  | { type: "polled"; ready: number[] }
+  | { type: "poll-failed"; errno: number }
   | { type: "stopped" };
 
 declare const self: {
@@ -109,6 +115,31 @@ function send(id: number, deadline: number | null, data: Uint8Array, prio: numbe
   }
 }
 
+/** Waits until any of `fds` has `events` or the deadline passes; answers the indexes of the ready ones. */
+function pollOnce(fds: number[], events: number, deadline: number | null): WorkerReply {
+  const size = layout.pollfd.size;
+  const f = layout.pollfd.fields;
+  const bytes = new Uint8Array(Math.max(1, fds.length) * size);
+  const view = new DataView(bytes.buffer);
+  fds.forEach((fd, i) => {
+    view.setInt32(i * size + f.fd.offset, fd, true);
+    view.setInt16(i * size + f.events.offset, events, true);
+  });
+  for (;;) {
+    const ms = deadline === null ? -1 : Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(deadline - Date.now())));
+    const ready = sys.poll(bytes, fds.length, ms);
+    if (ready === -1) {
+      const errnum = errno();
+      if (errnum === ERRNO.EINTR) continue;
+      return { type: "poll-failed", errno: errnum };
+    }
+    if (ready > 0 || (deadline !== null && Date.now() >= deadline)) {
+      const wanted = events | POLL.ERR | POLL.HUP | POLL.NVAL;
+      return { type: "polled", ready: fds.map((_, i) => i).filter((i) => (view.getInt16(i * size + f.revents.offset, true) & wanted) !== 0) };
+    }
+  }
+}
+
 self.onmessage = (event) => {
   const request = event.data;
   switch (request.type) {
@@ -124,6 +155,9 @@ self.onmessage = (event) => {
       self.postMessage(
         cancelled ? { type: "cancelled", id: request.id } : send(request.id, request.deadline, request.data, request.priority),
       );
+      return;
+    case "poll":
+      self.postMessage(pollOnce(request.fds, request.events, request.deadline));
       return;
     case "stop":
       sys.close(queueFd);

@@ -304,7 +304,7 @@ function signalOf(signal: unknown): { number: number; name: string | undefined }
   throw new TypeError(`mq_notify: the signal must be a name such as "SIGUSR1", a number, or null, got ${String(signal)}`);
 }
 
-type Outcome = Exclude<WorkerReply, { type: "stopped" }>;
+type Outcome = Extract<WorkerReply, { type: "done" | "failed" | "cancelled" }>;
 type WaitRequest =
   | { type: "receive"; deadline: number | null }
   | { type: "send"; deadline: number | null; data: Uint8Array; priority: number };
@@ -383,6 +383,7 @@ class QueueWorker {
       this.#worker.terminate();
       return;
     }
+    if (reply.type === "polled" || reply.type === "poll-failed") return; // not asked of this worker
     const waiter = this.#pending.get(reply.id);
     if (waiter === undefined) return; // rejected by shutdown() already
     this.#pending.delete(reply.id);
@@ -640,13 +641,7 @@ export class MessageQueue implements Disposable {
    * InterruptedError. Blocks the event loop while it waits.
    */
   static wait(queues: readonly MessageQueue[], timeout?: number, options: QueueWaitOptions = {}): MessageQueue[] {
-    if (!Array.isArray(queues) || !queues.every((q) => q instanceof MessageQueue)) {
-      throw new TypeError("poll: queues must be an array of MessageQueue");
-    }
-    const seconds = checkTimeout(timeout, "poll");
-    const wanted = options.for ?? "receive";
-    if (wanted !== "receive" && wanted !== "send") throw new TypeError(`poll: for must be "receive" or "send", got ${String(wanted)}`);
-    const events = wanted === "receive" ? POLL.IN : POLL.OUT;
+    const { seconds, events } = checkWait(queues, timeout, options);
     const f = layout.pollfd.fields;
     const table = new DataView(new ArrayBuffer(Math.max(1, queues.length) * layout.pollfd.size));
     queues.forEach((queue, i) => {
@@ -657,17 +652,37 @@ export class MessageQueue implements Disposable {
     for (;;) {
       const ms = until === null ? -1 : Math.min(2 ** 31 - 1, Math.max(0, Math.ceil(until - Date.now())));
       const ready = sys.poll(new Uint8Array(table.buffer), queues.length, ms);
-      if (ready === -1) {
-        throw lastError("poll", queues.map((q) => q.name).join(", "), {
-          EINTR: "a signal arrived while waiting; its JavaScript handler runs once this call has returned. Wait again if you still want to",
-        });
-      }
+      if (ready === -1) throw lastError("poll", queues.map((q) => q.name).join(", "), POLL_HINTS);
       if (ready > 0 || until === null || Date.now() >= until) break;
     }
     return queues.filter((_, i) => {
       const revents = getField(table, { ...f.revents, offset: i * layout.pollfd.size + f.revents.offset });
       return (revents & (events | POLL.ERR | POLL.HUP | POLL.NVAL)) !== 0;
     });
+  }
+
+  /**
+   * wait() in a Worker thread of its own, leaving the event loop free; the
+   * promise resolves with the ready queues (none when the time ran out).
+   * Closing a queue does not end the wait: give a timeout.
+   */
+  static async waitAsync(queues: readonly MessageQueue[], timeout?: number, options: QueueWaitOptions = {}): Promise<MessageQueue[]> {
+    const { seconds, events } = checkWait(queues, timeout, options);
+    if (seconds === 0) return MessageQueue.wait(queues, 0, options); // it will not wait
+    const fds = queues.map((queue) => queue.fd);
+    const worker = new Worker(new URL("./mq-worker.ts", import.meta.url).href);
+    try {
+      const reply = await new Promise<WorkerReply>((resolve, reject) => {
+        worker.onmessage = (event: MessageEvent<WorkerReply>) => resolve(event.data);
+        worker.onerror = (event) => reject(new Error(`the worker behind waitAsync failed: ${event.message}`));
+        worker.postMessage({ type: "poll", fds, events, deadline: absolute(seconds) } satisfies WorkerRequest);
+      });
+      if (reply.type === "poll-failed") throw errorFor(reply.errno, "poll", queues.map((q) => q.name).join(", "), POLL_HINTS);
+      if (reply.type !== "polled") throw new Error(`waitAsync: unexpected answer ${reply.type} from its worker`);
+      return reply.ready.map((i) => queues[i]!);
+    } finally {
+      worker.terminate();
+    }
   }
 
   #checkSend(data: string | Uint8Array, options: SendOptions): { bytes: Uint8Array; priority: number; timeout: number | undefined } {
@@ -736,6 +751,22 @@ function mqueueMounted(): boolean {
   } catch {
     return false;
   }
+}
+
+const POLL_HINTS: Hints = {
+  EINTR: "a signal arrived while waiting; its JavaScript handler runs once this call has returned. Wait again if you still want to",
+};
+
+/** The checked arguments of wait() and waitAsync(). */
+function checkWait(queues: unknown, timeout: unknown, options: QueueWaitOptions): { seconds: number | undefined; events: number } {
+  if (!Array.isArray(queues) || !queues.every((q) => q instanceof MessageQueue)) {
+    throw new TypeError("poll: queues must be an array of MessageQueue");
+  }
+  const seconds = checkTimeout(timeout, "poll");
+  const wanted = options.for ?? "receive";
+  if (wanted !== "receive" && wanted !== "send") throw new TypeError(`poll: for must be "receive" or "send", got ${String(wanted)}`);
+  for (const queue of queues as MessageQueue[]) queue.fd; // a closed queue says so
+  return { seconds, events: wanted === "receive" ? POLL.IN : POLL.OUT };
 }
 
 /** The absolute Date.now() time `timeout` seconds from now, or null for ever. */

@@ -398,6 +398,33 @@ describe("waiting on several queues (poll)", () => {
     }
   });
 
+  test("waitAsync waits in a Worker: a timer runs meanwhile and sends what it returns", async () => {
+    const a = openQueue(queueName("poll-async-a"));
+    const b = openQueue(queueName("poll-async-b"));
+    let ticks = 0;
+    const timer = setInterval(() => {
+      ticks += 1;
+      if (ticks === 3) b.send("from the third tick"); // only a running event loop can send this
+    }, 10);
+    try {
+      expect(await MessageQueue.waitAsync([a, b], 30)).toEqual([b]);
+      expect(b.receive({ timeout: 0 }).text()).toBe("from the third tick");
+    } finally {
+      clearInterval(timer);
+    }
+  });
+
+  test("waitAsync resolves with none when the time runs out, and checks its arguments", async () => {
+    const a = openQueue(queueName("poll-async-none"));
+    expect(await MessageQueue.waitAsync([a], 0.05)).toEqual([]);
+    expect(await MessageQueue.waitAsync([a], 0)).toEqual([]);
+    a.send("x");
+    expect(await MessageQueue.waitAsync([a], 0)).toEqual([a]);
+    await expect(MessageQueue.waitAsync([a], -1)).rejects.toBeInstanceOf(RangeError);
+    a.close();
+    await expect(MessageQueue.waitAsync([a], 1)).rejects.toBeInstanceOf(ClosedError);
+  });
+
   test("wakes when another process sends", async () => {
     const name = queueName("poll-cross");
     const a = openQueue(queueName("poll-cross-idle"));
