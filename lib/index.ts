@@ -7,6 +7,8 @@ export * from "./shm.ts";
 export * from "./sync/index.ts";
 export * from "./mq.ts";
 export * from "./process.ts";
+export * from "./signals.ts";
+export * from "./pipes.ts";
 export * from "./locks.ts";
 export * from "./ring.ts";
 export * from "./deadlock.ts";

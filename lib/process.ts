@@ -32,44 +32,16 @@ import { layout, MFD, O, POSIX_SPAWN, PR, SIG, W } from "./ffi/constants.ts";
 import { cstr, errno, sys } from "./ffi/libc.ts";
 import { ERRNO } from "./ffi/errno.ts";
 import { errorFor, invalid, IpcError, lastError, type Hints } from "./errors.ts";
+import { kill, signalName, type SignalName } from "./signals.ts";
 import { count, fileMode } from "./validate.ts";
 
 export { forkExec, forkWrite, copyOnWrite, cloneDemo } from "./native/forks.ts";
 export type { ForkedChild, Sighting, CloneObservation } from "./native/forks.ts";
 
 // ---------------------------------------------------------------------------
-// Signals
+// Signals: names, numbers and kill(2) live in lib/signals.ts.
 
-/** A signal's name as the C headers spell it: "SIGTERM". */
-export type SignalName = `SIG${keyof typeof SIG}`;
-
-const SIGNAL_BY_NUMBER = new Map<number, SignalName>(
-  Object.entries(SIG).map(([name, n]) => [n, `SIG${name}` as SignalName]),
-);
-
-/** glibc keeps real-time signals 32 and 33 for itself; SIGRTMIN is 34. */
-const SIGRTMIN = 34;
-const SIGRTMAX = 64;
-
-/** "SIGTERM" for 15; "SIGRTMIN+2" for a real-time signal; "signal 99" if unknown. */
-export function signalName(signal: number): string {
-  const known = SIGNAL_BY_NUMBER.get(signal);
-  if (known) return known;
-  if (signal >= SIGRTMIN && signal <= SIGRTMAX) return signal === SIGRTMIN ? "SIGRTMIN" : `SIGRTMIN+${signal - SIGRTMIN}`;
-  return `signal ${signal}`;
-}
-
-/** 15 for "SIGTERM" (or "TERM", or 15). Throws a TypeError for an unknown name. */
-export function signalNumber(signal: SignalName | keyof typeof SIG | number): number {
-  if (typeof signal === "number") {
-    count(signal, "signal number", SIGRTMAX);
-    return signal;
-  }
-  const key = (typeof signal === "string" && signal.startsWith("SIG") ? signal.slice(3) : signal) as keyof typeof SIG;
-  const n = Object.hasOwn(SIG, key) ? SIG[key] : undefined;
-  if (n === undefined) throw new TypeError(`unknown signal ${JSON.stringify(signal)}: write a name such as "SIGTERM"`);
-  return n;
-}
+export { kill, signalName, signalNumber, type SignalName } from "./signals.ts";
 
 // ---------------------------------------------------------------------------
 // Wait statuses
@@ -168,15 +140,6 @@ export function waitpid(pid: number, options: WaitOptions = {}): { pid: number; 
     if (result === 0) return null; // WNOHANG and nothing to report
     const e = errno();
     if (e !== ERRNO.EINTR) throw errorFor(e, "waitpid", `pid ${pid}`, WAIT_HINTS);
-  }
-}
-
-/** kill(2): sends a signal to a process (or, with a negative pid, to a process group). */
-export function kill(pid: number, signal: SignalName | number = "SIGTERM"): void {
-  if (!Number.isInteger(pid) || pid === 0) throw new TypeError(`kill: pid must be a non-zero integer, got ${pid}`);
-  const n = signal === 0 ? 0 : signalNumber(signal);
-  if (sys.kill(pid, n) === -1) {
-    throw lastError("kill", `pid ${pid}`, { ESRCH: "there is no such process (it has exited and been waited for?)" });
   }
 }
 

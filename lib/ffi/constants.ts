@@ -131,6 +131,9 @@ export const F = {
   RDLCK: 0,
   WRLCK: 1,
   UNLCK: 2,
+  // Pipes: read and set a pipe's capacity in bytes (Linux, _GNU_SOURCE).
+  SETPIPE_SZ: 1031,
+  GETPIPE_SZ: 1032,
 } as const;
 
 /** Descriptor flags for F_GETFD/F_SETFD. */
@@ -138,6 +141,16 @@ export const FD = { CLOEXEC: 1 } as const;
 
 /** lseek(2) origins, also l_whence of struct flock. */
 export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
+
+// Signals
+
+/** siginfo_t si_code values: who sent a signal (kill, sigqueue, tgkill, the kernel). */
+export const SI = { USER: 0, QUEUE: -1, TKILL: -6, KERNEL: 0x80 } as const;
+
+// Pipes and FIFOs
+
+/** <limits.h>: writes of at most this many bytes to a pipe or FIFO are atomic. */
+export const PIPE_BUF = 4096;
 
 // Unix domain sockets
 

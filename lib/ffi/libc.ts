@@ -178,6 +178,30 @@ const declarations = {
   pthread_spin_trylock: { args: [ptr], returns: i32 },
   pthread_spin_unlock: { args: [ptr], returns: i32 },
   syscall: { args: [i64, ptr, i32, i32, ptr, ptr, i32], returns: i64 }, // variadic
+
+  // Ring buffer: plain read(2) and write(2) on descriptors, pipe2 and
+  // mkfifo, for the ring's benchmark (tools/bench), which moves messages
+  // through pipes, FIFOs and sockets without node:fs's cost per call.
+  read: { args: [i32, ptr, u64], returns: i64 },
+  write: { args: [i32, ptr, u64], returns: i64 },
+  pipe2: { args: [ptr, i32], returns: i32 },
+  mkfifo: { args: [cstring, u32], returns: i32 },
+
+  // Signals. kill is declared with the processes above. sigqueue's third
+  // argument is a union sigval (an int or a pointer, 8 bytes), which the
+  // x86-64 and arm64 calling conventions pass in one integer register like
+  // a 64-bit integer; test/lib/signals-ffi.test.ts pins that the payload
+  // arrives. SIGRTMIN and SIGRTMAX are functions in glibc, not constants:
+  // it keeps the first real-time signals for its own threads.
+  sigqueue: { args: [i32, i32, i64], returns: i32 },
+  __libc_current_sigrtmin: { args: [], returns: i32 },
+  __libc_current_sigrtmax: { args: [], returns: i32 },
+  getpgrp: { args: [], returns: i32 },
+
+  // Pipes and FIFOs: pipe2, mkfifo, read and write are declared above;
+  // capacity and flags go through fcntl (declared with files and locks,
+  // F_GETPIPE_SZ/F_SETPIPE_SZ pinned by test/lib/pipes-ffi.test.ts), and
+  // waiting with a timeout through poll (declared with message queues).
 } as const;
 
 

@@ -1,0 +1,163 @@
+/*
+ * signals.c: the part of signal handling that JavaScript cannot do.
+ *
+ * Bun hands a JavaScript handler (process.on) the signal's name and
+ * nothing else: not who sent it, not the integer that sigqueue(3) put in
+ * si_value, not how many times it came. And it has no name, and so no
+ * handler, for the real-time signals at all. This file installs a real C
+ * handler with sigaction(2) and SA_SIGINFO, which sees the whole siginfo_t,
+ * and passes each delivery on through a pipe: the self-pipe trick.
+ *
+ * The handler runs at any moment, on whichever of Bun's threads the kernel
+ * picked, possibly in the middle of malloc or of the JavaScript engine. So
+ * it calls only write(2), which is async-signal-safe, touches only its own
+ * stack and a table that is set before the handler is installed, and puts
+ * errno back as it found it. Everything else (decoding, queueing, waking
+ * JavaScript) happens later, outside the handler.
+ *
+ * Order. The kernel queues real-time signals and hands them out in order,
+ * but a process-directed signal goes to any thread that does not block it,
+ * and Bun runs many threads: two deliveries could run this handler on two
+ * threads at once and reach the pipe in the wrong order. So the handler
+ * keeps them on the main thread: each other thread, the first time it runs
+ * the handler, adds the signal to the mask it will go back to
+ * (uc_sigmask), and never takes it again. ipcsig_prime() makes a thread do
+ * that at once, with a thread-directed signal (tgkill) that the handler
+ * recognises and only acknowledges.
+ *
+ * Compiled at run time by bun:ffi's cc (TinyCC) from lib/signals.ts.
+ */
+#define _GNU_SOURCE /* strsignal */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+/* One delivery, as written into the pipe: 24 bytes, far below PIPE_BUF, so
+ * each write is atomic even when handlers on several threads write at once. */
+struct delivery {
+  int signo;
+  int code;  /* si_code: SI_QUEUE (-1) for sigqueue, SI_USER (0) for kill, ... */
+  int pid;   /* who sent it (si_pid) */
+  int uid;   /* their real user id (si_uid) */
+  int value; /* si_value.sival_int: sigqueue's payload */
+  int dropped_before; /* deliveries of this signal lost since the last one written */
+};
+
+#define SLOTS 65 /* signals 1..64 */
+
+static int data_fd = -1;  /* the pipe the deliveries go into (non-blocking) */
+static int wake_fd = -1;  /* one byte per delivery, to wake an async reader (non-blocking) */
+static struct sigaction previous[SLOTS];
+static volatile int dropped[SLOTS];
+
+static void on_signal(int signo, siginfo_t *info, void *context) {
+  int saved = errno;
+  struct delivery d;
+  pid_t self = getpid();
+  pid_t tid = (pid_t)syscall(SYS_gettid);
+  if (tid != self) {
+    /* Not the main thread: block this signal here from now on (the mask is
+     * restored from the context when the handler returns). */
+    sigaddset(&((ucontext_t *)context)->uc_sigmask, signo);
+    if (info->si_code == SI_TKILL && info->si_pid == self) {
+      /* ipcsig_prime's signal: acknowledge it, with this thread's id. */
+      d.signo = signo;
+      d.code = SI_TKILL;
+      d.pid = tid;
+      d.uid = 0;
+      d.value = 0;
+      d.dropped_before = -1;
+      (void)!write(data_fd, &d, sizeof d);
+      errno = saved;
+      return;
+    }
+  }
+  d.signo = signo;
+  d.code = info->si_code;
+  d.pid = info->si_pid;
+  d.uid = (int)info->si_uid;
+  d.value = info->si_value.sival_int;
+  d.dropped_before = dropped[signo];
+  if (write(data_fd, &d, sizeof d) == (ssize_t)sizeof d) {
+    dropped[signo] = 0;
+    char byte = 1;
+    (void)!write(wake_fd, &byte, 1); /* a full wake pipe is fine: someone is awake already */
+  } else {
+    dropped[signo]++; /* the pipe is full: nobody is reading */
+  }
+  errno = saved;
+}
+
+/* Sends signo to one thread of this process (tgkill), to make it block the
+ * signal (see on_signal). 0 or -errno. */
+int ipcsig_prime(int signo, int tid) {
+  if (syscall(SYS_tgkill, getpid(), tid, signo) == -1) return -errno;
+  return 0;
+}
+
+/* The size of one delivery record, so that TypeScript can check its layout. */
+int ipcsig_record_size(void) { return (int)sizeof(struct delivery); }
+
+/* SIGRTMIN and SIGRTMAX as this C library defines them (glibc keeps 32 and 33). */
+int ipcsig_rtmin(void) { return SIGRTMIN; }
+int ipcsig_rtmax(void) { return SIGRTMAX; }
+
+/* Where the handler writes. Set once, before any handler is installed. */
+void ipcsig_channel(int data, int wake) {
+  data_fd = data;
+  wake_fd = wake;
+}
+
+/* Installs the handler for signo, keeping the action it replaces. 0 or -errno. */
+int ipcsig_install(int signo) {
+  struct sigaction action;
+  if (signo < 1 || signo >= SLOTS) return -EINVAL;
+  if (data_fd < 0) return -EBADF;
+  memset(&action, 0, sizeof action);
+  action.sa_sigaction = on_signal;
+  action.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&action.sa_mask);
+  dropped[signo] = 0;
+  if (sigaction(signo, &action, &previous[signo]) == -1) return -errno;
+  return 0;
+}
+
+/* Sets signo to be ignored (SIG_IGN), keeping the action it replaces. 0 or -errno. */
+int ipcsig_ignore(int signo) {
+  struct sigaction action;
+  if (signo < 1 || signo >= SLOTS) return -EINVAL;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = SIG_IGN;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(signo, &action, &previous[signo]) == -1) return -errno;
+  return 0;
+}
+
+/* Puts back the action that ipcsig_install or ipcsig_ignore replaced. 0 or -errno. */
+int ipcsig_restore(int signo) {
+  if (signo < 1 || signo >= SLOTS) return -EINVAL;
+  if (sigaction(signo, &previous[signo], 0) == -1) return -errno;
+  return 0;
+}
+
+/* The current disposition: 0 default, 1 ignored, 2 a handler; -errno on error. */
+int ipcsig_disposition(int signo) {
+  struct sigaction current;
+  if (sigaction(signo, 0, &current) == -1) return -errno;
+  if (current.sa_flags & SA_SIGINFO) return 2;
+  if (current.sa_handler == SIG_DFL) return 0;
+  if (current.sa_handler == SIG_IGN) return 1;
+  return 2;
+}
+
+/* The C library's description of a signal ("Terminated"), as strsignal(3) gives it. */
+const char *ipcsig_describe(int signo) { return strsignal(signo); }
+
+/* Deliveries of signo that found the pipe full and were lost. */
+int ipcsig_dropped(int signo) {
+  if (signo < 1 || signo >= SLOTS) return 0;
+  return dropped[signo];
+}
