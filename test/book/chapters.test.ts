@@ -289,6 +289,26 @@ describe("includes and listings", () => {
     expect(problems).toEqual([]);
   });
 
+  test("every file of a listings folder that is not itself a listing is used by one (C sources, scripts)", () => {
+    const examples = path.join(ROOT, "examples");
+    const folders = fs.existsSync(examples) ? fs.readdirSync(examples).filter((f) => /^\d\d-/.test(f)) : [];
+    const unused: string[] = [];
+    for (const folder of folders) {
+      const dir = path.join(examples, folder);
+      if (!fs.statSync(dir).isDirectory()) continue;
+      const files = fs.readdirSync(dir);
+      const testFile = path.join(ROOT, "test", "listings", `${folder}.test.ts`);
+      const users = [
+        ...files.filter((f) => f.endsWith(".ts")).map((f) => fs.readFileSync(path.join(dir, f), "utf8")),
+        fs.existsSync(testFile) ? fs.readFileSync(testFile, "utf8") : "",
+      ].join("\n");
+      for (const file of files.filter((f) => !f.endsWith(".ts"))) {
+        if (!users.includes(file)) unused.push(`examples/${folder}/${file} is not used by any listing of its folder, so no test runs it`);
+      }
+    }
+    expect(unused).toEqual([]);
+  });
+
   test("every listing a chapter includes is in a folder that the listings tests run", () => {
     const problems: string[] = [];
     for (const { file, source } of bookSources()) {
