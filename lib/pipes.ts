@@ -122,6 +122,7 @@ export class PipeEnd implements Disposable, AsyncIterable<Uint8Array> {
     return this.#fd;
   }
 
+  /** true once `close()` has been called. */
   get closed(): boolean {
     return this.#fd === -1;
   }

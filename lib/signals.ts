@@ -829,6 +829,7 @@ export class SignalReceiver implements Disposable, AsyncIterable<ReceivedSignal>
     return this.numbers.map(signalName);
   }
 
+  /** true once `close()` has been called. */
   get closed(): boolean {
     return !this.#open;
   }
