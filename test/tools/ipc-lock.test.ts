@@ -222,10 +222,35 @@ describe("ipc signal", () => {
     }
   });
 
+  test("--value queues the signal with sigqueue: the receiver sees SI_QUEUE and the value", async () => {
+    const rtmin = Number(/SIGRTMIN is (\d+)/.exec((await ipc(["signal", "--help"])).stdout)?.[1]);
+    expect(rtmin).toBeGreaterThanOrEqual(32);
+    const { child, next } = await receiver(rtmin + 1);
+    try {
+      const ran = await ipc(["signal", String(child.pid), "SIGRTMIN+1", "--value", "-42"]);
+      expect([ran.code, ran.stderr]).toEqual([0, ""]);
+      expect(await next()).toBe(`${rtmin + 1} -1 -42`); // si_code SI_QUEUE (-1), si_value.sival_int
+    } finally {
+      child.kill("SIGKILL");
+    }
+    const usr2 = await receiver(12);
+    try {
+      expect((await ipc(["signal", String(usr2.child.pid), "usr2", "--value", "2147483647"])).code).toBe(0);
+      expect(await usr2.next()).toBe("12 -1 2147483647");
+    } finally {
+      usr2.child.kill("SIGKILL");
+    }
+    expect((await ipc(["signal", String(process.pid), "USR1", "--value", "2147483648"])).stderr).toContain("--value must be at most 2147483647");
+    expect((await ipc(["signal", "-4000000", "USR1", "--value", "1"])).code).toBe(2);
+  });
+
   test("bad input: an unknown signal, a missing pid, a process that does not exist", async () => {
     const unknown = await ipc(["signal", String(process.pid), "SIGNOPE"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown signal "SIGNOPE"');
+    expect((await ipc(["signal", String(process.pid), "USR3"])).stderr).toContain("did you mean SIGUSR1?");
+    expect((await ipc(["signal", String(process.pid), "RTMIN+99"])).code).toBe(2);
+    expect((await ipc(["signal", "-1", "TERM"])).code).toBe(2);
     expect((await ipc(["signal"])).stderr).toContain("missing PID");
     expect((await ipc(["signal", "12x", "USR1"])).code).toBe(2);
     const gone = await ipc(["signal", "2147483000", "0"]);
