@@ -12,4 +12,5 @@ export * from "./pipes.ts";
 export * from "./locks.ts";
 export * from "./ring.ts";
 export * from "./deadlock.ts";
+export * from "./sockets.ts";
 export { PAGE_SIZE } from "./ffi/libc.ts";

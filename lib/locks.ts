@@ -848,8 +848,12 @@ function parsePid(text: string): number | null {
 
 type AcquireOutcome = { held: number; tookOverFrom: number | null } | { busy: LockFileState };
 
-/** Whether `fd` is still the file at `path` (and not one that replaced it, or nothing). */
-function stillAt(fd: number, path: string): boolean {
+/**
+ * Whether the descriptor `fd` still refers to the file at `path`: false
+ * if the name was removed, or now names another file. Check it after
+ * taking a lock on a file that others may remove or replace.
+ */
+export function stillAt(fd: number, path: string): boolean {
   try {
     const open = fs.fstatSync(fd, { bigint: true });
     const named = fs.lstatSync(path, { bigint: true });
