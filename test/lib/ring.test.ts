@@ -22,12 +22,13 @@ class Child {
   stderr = "";
 
   constructor(role: string, name: string, ...args: (string | number)[]) {
-    this.proc = Bun.spawn([process.execPath, CHILD, role, name, ...args.map(String)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const proc = Bun.spawn([process.execPath, CHILD, role, name, ...args.map(String)], { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    this.proc = proc;
     children.add(this);
     const decoder = new TextDecoder();
     let partial = "";
     const out = (async () => {
-      for await (const chunk of this.proc.stdout) {
+      for await (const chunk of proc.stdout) {
         partial += decoder.decode(chunk, { stream: true });
         let newline: number;
         while ((newline = partial.indexOf("\n")) !== -1) {
@@ -36,8 +37,8 @@ class Child {
         }
       }
     })();
-    const err = new Response(this.proc.stderr).text().then((text) => void (this.stderr = text));
-    this.done = Promise.all([out, err, this.proc.exited]).then(() => undefined);
+    const err = new Response(proc.stderr).text().then((text) => void (this.stderr = text));
+    this.done = Promise.all([out, err, proc.exited]).then(() => undefined);
   }
 
   /** The first line that has `key`, waiting for it. */
