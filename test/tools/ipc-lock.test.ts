@@ -128,19 +128,27 @@ describe("ipc lock", () => {
 
   test("SIGTERM to ipc reaches the command, and the lock is held until the command has ended", async () => {
     const file = path.join(dir, "term.lock");
-    const child = Bun.spawn([process.execPath, IPC, "lock", file, "--", "sh", "-c", "trap 'echo got-term; exit 5' TERM; echo started; while :; do sleep 0.05; done"], {
-      stdout: "pipe",
-      stderr: "pipe",
-    });
+    const script = "trap 'echo got-term; exit 5' TERM; echo \"started $$\"; while :; do sleep 0.05; done";
+    const child = Bun.spawn([process.execPath, IPC, "lock", file, "--", "sh", "-c", script], { stdout: "pipe", stderr: "pipe" });
+    let command = 0;
     try {
       const next = lineReader(child.stdout);
-      expect(await next()).toBe("started");
+      const started = await next();
+      expect(started).toMatch(/^started \d+$/);
+      command = Number(started.split(" ")[1]);
       child.kill("SIGTERM");
       expect(await next()).toBe("got-term");
       expect(await child.exited).toBe(5);
       expect((await ipc(["lock", file, "--wait", "0", "--", "true"])).code).toBe(0);
     } finally {
       child.kill("SIGKILL");
+      if (command > 0) {
+        try {
+          process.kill(command, "SIGKILL"); // the command, should ipc have died without passing the signal on
+        } catch {
+          // it has ended, as it should
+        }
+      }
     }
   });
 });

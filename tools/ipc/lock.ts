@@ -61,18 +61,21 @@ from the terminal reaches COMMAND directly. Exit status: COMMAND's own,
     const mode = flag(args, "shared") ? "shared" : "exclusive";
     using file = openLockFile(path);
     waiting(() => file.flock(mode, { timeout }), timeout === 0 ? "the lock is held and --wait 0 does not wait; `ipc locks` shows who holds it" : `the lock stayed held for ${timeout} s; \`ipc locks\` shows who holds it`);
-    let child: Bun.Subprocess;
-    try {
-      child = Bun.spawn(command, { stdio: ["inherit", "inherit", "inherit"] });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const status = code === "ENOENT" ? EXIT.NOT_FOUND : EXIT.CANNOT_RUN;
-      throw new Failure(`cannot run ${JSON.stringify(command[0])}: ${errorLine(error)}`, status);
-    }
-    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    // Handlers first: a SIGTERM that comes while the command starts must not end ipc and free the lock.
+    let child: Bun.Subprocess | undefined;
+    const pending: NodeJS.Signals[] = [];
+    const forward = (signal: NodeJS.Signals) => () => (child ? child.kill(signal) : pending.push(signal));
     const handlers = { SIGTERM: forward("SIGTERM"), SIGHUP: forward("SIGHUP"), SIGINT: () => {} } as const;
     for (const [signal, handler] of Object.entries(handlers)) process.on(signal, handler);
     try {
+      try {
+        child = Bun.spawn(command, { stdio: ["inherit", "inherit", "inherit"] });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const status = code === "ENOENT" ? EXIT.NOT_FOUND : EXIT.CANNOT_RUN;
+        throw new Failure(`cannot run ${JSON.stringify(command[0])}: ${errorLine(error)}`, status);
+      }
+      for (const signal of pending) child.kill(signal);
       await child.exited;
     } finally {
       for (const [signal, handler] of Object.entries(handlers)) process.off(signal, handler);
