@@ -105,8 +105,8 @@ gets a newline after a message that lacks one).
 Options:
   --timeout S    seconds to wait while the queue is empty (default: wait for ever)
   --nonblock     do not wait: an empty queue exits at once (O_NONBLOCK)
-  --verbose      also print the message's size and priority, on standard error
-                 ("size 5, priority 3"), so that standard output stays the message
+  --verbose, -v  then print the message's size and priority ("size 5, priority 3")
+                 on standard error, so that standard output stays the message
   --hex          print the message as a hex dump instead of raw bytes
 
 An empty queue after --timeout or with --nonblock exits with status 3.`,
@@ -123,9 +123,9 @@ An empty queue after --timeout or with --nonblock exits with status 3.`,
       () => queue.receive({ timeout }),
       timeout === 0 ? `the queue is empty and ${nonblock ? "--nonblock" : "--timeout 0"} does not wait` : `no message came within ${timeout} s: is anyone sending?`,
     );
-    if (flag(args, "verbose")) note(`size ${message.size}, priority ${message.priority}`);
     if (flag(args, "hex")) out(hexDump(message.data));
     else outBytes(message.data);
+    if (flag(args, "verbose")) note(`size ${message.size}, priority ${message.priority}`);
     return EXIT.OK;
   },
 };
