@@ -131,14 +131,13 @@ describe("undocumented exports", () => {
       return { stdout, stderr, code };
     };
 
-    const good = await run("test/book/fixtures/api/documented/index.ts");
+    const [good, bad] = await Promise.all([run("test/book/fixtures/api/documented/index.ts"), run("test/book/fixtures/api/undocumented/index.ts")]);
     expect(good.code).toBe(0);
     const content: string = JSON.parse(good.stdout).items[0].Chapter.content;
     expect(content).toStartWith("# API\n\nBefore.\n\n## test/book/fixtures/api/documented/shapes.ts");
     expect(content).toEndWith("\n\nAfter.\n");
     expect(content).not.toContain("api-reference:");
 
-    const bad = await run("test/book/fixtures/api/undocumented/index.ts");
     expect(bad.code).toBe(1);
     expect(bad.stdout).toBe("");
     expect(bad.stderr).toContain("test/book/fixtures/api/undocumented/index.ts:17  Widget.spin");
