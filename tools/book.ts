@@ -37,9 +37,10 @@ if (mode === "serve") {
       "",
       `  The book: http://localhost:${PORT}/  (Ctrl+C stops the server)`,
       "",
-      "  Start the shared-memory exercise in another terminal:",
+      `  Begin with the introduction: http://localhost:${PORT}/00-intro.html`,
+      "  Then start the shared-memory exercise in another terminal:",
       "    npx bun run exercises/03-shm.ts     (or: bun run exercises/03-shm.ts, with Bun installed)",
-      "  and read chapter 03 beside it: http://localhost:" + PORT + "/03-shm.html",
+      `  and read chapter 03 beside it: http://localhost:${PORT}/03-shm.html`,
       "",
     ].join("\n"),
   );
