@@ -611,32 +611,17 @@ export class OpenFile implements Disposable {
    * positive timeout it retries until then and throws TimeoutError.
    */
   flock(mode: LockMode, options: LockWaitOptions = {}): void {
-    const request = this.#flockRequest(mode, options, "flock");
-    if (request.timeout === undefined || request.timeout === 0) return performLock(request);
-    if (attempt(request, false) === 0) return;
-    const record = this.#track(request, "flock", 0, 0);
-    try {
-      performLock(request);
-    } finally {
-      waits.delete(record);
-    }
+    this.#take(this.#flockRequest(mode, options, "flock"));
   }
 
   /** flock with LOCK_NB: true if taken, false if someone else holds a conflicting lock. */
   tryFlock(mode: LockMode): boolean {
-    const request = this.#flockRequest(mode, { timeout: 0 }, "flock");
-    const result = attempt(request, false);
-    if (result === 0) return true;
-    if (isBusy(result)) return false;
-    throw lockError(result, callName(request, false), this.path);
+    return this.#try(this.#flockRequest(mode, { timeout: 0 }, "flock"));
   }
 
   /** flock() that waits in a Worker, so the event loop keeps running. */
-  async flockAsync(mode: LockMode, options: LockWaitOptions = {}): Promise<void> {
-    const request = this.#flockRequest(mode, options, "flockAsync");
-    if (request.timeout === 0) return performLock(request);
-    if (this.tryFlock(mode)) return;
-    await this.#waitTracked(request, "flock", 0, 0);
+  flockAsync(mode: LockMode, options: LockWaitOptions = {}): Promise<void> {
+    return this.#takeAsync(this.#flockRequest(mode, options, "flockAsync"));
   }
 
   /** Releases the flock (LOCK_UN). */
@@ -653,32 +638,17 @@ export class OpenFile implements Disposable {
    * detects deadlocks (DeadlockError, EDEADLK).
    */
   lock(mode: LockMode, options: RecordLockOptions = {}): void {
-    const request = this.#recordRequest(mode, options, "lock");
-    if (request.timeout === undefined || request.timeout === 0) return performLock(request);
-    if (attempt(request, false) === 0) return;
-    const record = this.#track(request, request.ofd ? "ofd" : "posix", request.start, request.length);
-    try {
-      performLock(request);
-    } finally {
-      waits.delete(record);
-    }
+    this.#take(this.#recordRequest(mode, options, "lock"));
   }
 
   /** F_SETLK: true if the range is now locked, false if someone holds a conflicting lock. */
   tryLock(mode: LockMode, options: ByteRange & RecordLockKind = {}): boolean {
-    const request = this.#recordRequest(mode, { ...options, timeout: 0 }, "tryLock");
-    const result = attempt(request, false);
-    if (result === 0) return true;
-    if (isBusy(result)) return false;
-    throw lockError(result, callName(request, false), this.path);
+    return this.#try(this.#recordRequest(mode, { ...options, timeout: 0 }, "tryLock"));
   }
 
   /** lock() that waits in a Worker, so the event loop keeps running. */
-  async lockAsync(mode: LockMode, options: RecordLockOptions = {}): Promise<void> {
-    const request = this.#recordRequest(mode, options, "lockAsync");
-    if (request.timeout === 0) return performLock(request);
-    if (attempt(request, false) === 0) return;
-    await this.#waitTracked(request, request.ofd ? "ofd" : "posix", request.start, request.length);
+  lockAsync(mode: LockMode, options: RecordLockOptions = {}): Promise<void> {
+    return this.#takeAsync(this.#recordRequest(mode, options, "lockAsync"));
   }
 
   /** Releases a range (F_UNLCK); the default is the whole file. */
@@ -729,19 +699,46 @@ export class OpenFile implements Disposable {
     return { op: "fcntl", fd: this.fd, label: this.path, mode, start, length, ofd: options.ofd ?? false, timeout };
   }
 
-  #track(request: LockRequest, kind: LibraryWait["kind"], start: number, length: number): LibraryWait {
-    const record = waitRecord(request.fd, this.path, kind, request.mode, start, length);
-    waits.add(record);
-    return record;
+  /** One attempt without waiting: true if taken. */
+  #try(request: LockRequest): boolean {
+    const result = attempt(request, false);
+    if (result === 0) return true;
+    if (isBusy(result)) return false;
+    throw lockError(result, callName(request, false), this.path);
   }
 
-  async #waitTracked(request: LockRequest, kind: LibraryWait["kind"], start: number, length: number): Promise<void> {
-    const record = this.#track(request, kind, start, length);
+  /**
+   * Takes the lock here. A timed wait, which retries instead of sleeping
+   * in the kernel, is listed in libraryWaits() while it lasts.
+   */
+  #take(request: LockRequest): void {
+    if (request.timeout === undefined || request.timeout === 0) return performLock(request);
+    if (this.#try(request)) return;
+    const record = this.#track(request);
+    try {
+      performLock(request);
+    } finally {
+      waits.delete(record);
+    }
+  }
+
+  /** Takes the lock in a Worker (listed in libraryWaits() meanwhile). */
+  async #takeAsync(request: LockRequest): Promise<void> {
+    if (request.timeout === 0) return performLock(request);
+    if (this.#try(request)) return;
+    const record = this.#track(request);
     try {
       await performLockInWorker(request);
     } finally {
       waits.delete(record);
     }
+  }
+
+  #track(request: LockRequest): LibraryWait {
+    const [kind, start, length] = request.op === "flock" ? (["flock", 0, 0] as const) : ([request.ofd ? "ofd" : "posix", request.start, request.length] as const);
+    const record = waitRecord(request.fd, this.path, kind, request.mode, start, length);
+    waits.add(record);
+    return record;
   }
 }
 

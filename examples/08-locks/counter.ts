@@ -34,7 +34,7 @@ function increment(path: string, mode: Mode, times: number): void {
   using file = new OpenFile(path);
   for (let i = 0; i < times; i++) {
     if (mode === "flock") file.flock("exclusive"); // wait for our turn
-    const value = Number(file.readText()); // read ...
+    const value = Number.parseInt(file.readText(), 10); // read ...
     file.overwrite(String(value + 1)); // ... modify, write
     if (mode === "flock") file.unflock(); // next, please
   }
@@ -60,7 +60,7 @@ async function main(processes: number, increments: number): Promise<void> {
       const codes = await Promise.all(workers.map((w) => w.exited));
       if (codes.some((code) => code !== 0)) throw new Error(`a worker failed: exit codes ${codes}`);
       const expected = processes * increments;
-      const got = Number(fs.readFileSync(counter, "utf8"));
+      const got = Number.parseInt(fs.readFileSync(counter, "utf8"), 10); // without a lock the text can be mangled
       console.log(`${mode.padEnd(7)}  expected ${expected}  got ${got}  lost ${expected - got}`);
     }
   } finally {
