@@ -56,6 +56,11 @@ async function grade(dirs: string[], jobCount: number): Promise<{ seconds: numbe
 }
 
 const fmt = (seconds: number) => `${seconds.toFixed(1)} s`;
+/** Other work on the machine slows grading down: say how busy it was. */
+const load = () => `load average ${os.loadavg()[0]!.toFixed(1)} on ${cores} cores`;
+/** Chapter-seconds graded per wall-clock second: how many chapters ran at once, on average. */
+const overlap = (report: Report, seconds: number) =>
+  (report.submissions.reduce((sum, s) => sum + s.chapters.reduce((t, c) => t + c.ms, 0), 0) / 1000 / seconds).toFixed(2);
 
 try {
   console.log(`Machine: ${cores} cores, ${os.cpus()[0]?.model ?? "unknown CPU"}; Bun ${Bun.version}`);
@@ -63,7 +68,7 @@ try {
   const single = await grade([one], jobs);
   const s = single.report.submissions[0]!;
   console.log(`Isolation: ${single.report.isolation}`);
-  console.log(`\nOne complete submission (${s.chapters.length} chapters, ${s.score}/${s.max_score} points), --jobs ${jobs}: ${fmt(single.seconds)} wall clock`);
+  console.log(`\nOne complete submission (${s.chapters.length} chapters, ${s.score}/${s.max_score} points), --jobs ${jobs}: ${fmt(single.seconds)} wall clock, ${overlap(single.report, single.seconds)} chapters at once (${load()})`);
   for (const c of s.chapters) console.log(`  ${c.chapter.padEnd(16)} ${(c.ms / 1000).toFixed(1).padStart(5)} s  ${c.score}/${c.max_score}`);
   if (s.score !== s.max_score) console.log("  (the reference solutions did not earn every point: see `bun run grade` for details)");
 
@@ -73,8 +78,10 @@ try {
     const parallel = await grade(dirs, jobs);
     const perSubmission = (seconds: number) => `${(seconds / classSize).toFixed(2)} s a submission`;
     console.log(`\nA class of ${classSize} submissions:`);
-    console.log(`  --jobs 1:  ${fmt(serial.seconds)}  (${perSubmission(serial.seconds)})`);
-    console.log(`  --jobs ${jobs}:  ${fmt(parallel.seconds)}  (${perSubmission(parallel.seconds)}), ${(serial.seconds / parallel.seconds).toFixed(2)}× faster on ${cores} cores`);
+    console.log(`  --jobs 1:  ${fmt(serial.seconds)}  (${perSubmission(serial.seconds)}; ${load()})`);
+    console.log(
+      `  --jobs ${jobs}:  ${fmt(parallel.seconds)}  (${perSubmission(parallel.seconds)}; ${overlap(parallel.report, parallel.seconds)} chapters at once; ${load()}), ${(serial.seconds / parallel.seconds).toFixed(2)}× faster`,
+    );
     const full = parallel.report.submissions.filter((x) => x.score === x.max_score).length;
     console.log(`  ${full}/${classSize} submissions earned every point`);
   }

@@ -39,6 +39,13 @@ if [ "$phase" = outer ]; then
   exec "$@"
 fi
 
+# unshare may have been found with helpers first in PATH (tools/grading/userns): not for the box.
+if [ -n "${IPC_BOX_PATH:-}" ]; then
+  PATH=$IPC_BOX_PATH
+  export PATH
+fi
+unset IPC_BOX_PATH
+
 [ "$phase" = inner ] || fail "usage: box.sh outer CGROUP COMMAND... | box.sh inner [--net] WORK W ROOT COMMAND..."
 if [ "${1:-}" = --net ]; then
   shift

@@ -8,10 +8,12 @@
  *   everything read-only but the box's own folder, the other submissions
  *   and the reference solutions hidden, and every process of the box killed
  *   with it;
- * - as root, a user of its own for each box (`setpriv --reuid`, mapped to
- *   root inside the box's user namespace): per-user limits (processes,
- *   queue memory, pending signals) are then per box, so one submission
- *   cannot use up another's;
+ * - as root, users of its own for each box: the box's user namespace maps
+ *   its users 0-65535 to a range of ids no one else uses (through
+ *   tools/grading/userns/, a stand-in for newuidmap), so per-user limits
+ *   (processes, queue memory, pending signals) are per box and one
+ *   submission cannot use up another's, while a test may still run a
+ *   client as user nobody inside;
  * - a pids cgroup per box (v1 or v2, where we may create one): a hard bound
  *   on the number of processes, which stops a fork bomb;
  * - `setpriv`: the student's processes run without any capability, so they
@@ -29,14 +31,18 @@ import { randomBytes } from "node:crypto";
 import { ROOT } from "../../test/harness/student.ts";
 
 export const BOX_SCRIPT = path.join(ROOT, "test", "harness", "box.sh");
+/** Root's stand-ins for newuidmap and newgidmap (see the files). */
+const USERNS_HELPERS = path.join(ROOT, "tools", "grading", "userns");
+/** Ids mapped into each box: users 0-65535 inside. */
+const BOX_IDS = 65_536;
 
 export interface Isolation {
   /** "box": namespaces; "process-group": process groups, marks and limits only; "none": check and watch on a student's own machine. */
   level: "box" | "process-group" | "none";
   /** The `unshare` command line that opens a box (empty without one). */
   unshare: string[];
-  /** Root only: run each box as a user of its own, through this `setpriv`. */
-  boxUser?: { setpriv: string };
+  /** Root only: map each box's users to a range of ids of its own. */
+  boxUser?: boolean;
   /** Where to make one pids cgroup per box, if we may. */
   cgroup?: { version: 1 | 2; parent: string };
   /** Put in front of every student command (IPC_STUDENT_WRAP). */
@@ -113,18 +119,23 @@ function userTaskCount(): number {
 let nextUser = 0;
 
 /**
- * A user id for one box when the grader runs as root: from a range far above
- * any real user's, different for each box of this grading run.
+ * The first of the 65,536 ids of one box when the grader runs as root: from
+ * far above any real user's, different for each box of this grading run.
  */
 export function boxUserId(): number {
-  return 2_000_000_000 + (process.pid % 1000) * 100_000 + (nextUser++ % 100_000);
+  const slot = (process.pid * 131 + nextUser++) % 40_000;
+  return 1_000_000_000 + slot * BOX_IDS;
 }
 
-/** The command line that opens a box: [setpriv as its own user] unshare … box.sh inner … */
+/** The command line that opens a box: unshare [with the box's own ids] … box.sh inner … */
 export function boxCommand(isolation: Isolation, uid: number | undefined, work: string, w: string, command: string[]): string[] {
-  const drop = isolation.boxUser && uid !== undefined ? [isolation.boxUser.setpriv, `--reuid=${uid}`, `--regid=${uid}`, "--clear-groups", "--"] : [];
   const net = isolation.unshare.includes("--net") ? ["--net"] : [];
-  return [...drop, ...isolation.unshare, "/bin/sh", BOX_SCRIPT, "inner", ...net, work, w, ROOT, ...command];
+  const inner = ["/bin/sh", BOX_SCRIPT, "inner", ...net, work, w, ROOT, ...command];
+  if (!isolation.boxUser || uid === undefined) return [...isolation.unshare, ...inner];
+  const [unshare, ...rest] = isolation.unshare;
+  const ids = [`--map-users=${uid},0,${BOX_IDS}`, `--map-groups=${uid},0,${BOX_IDS}`, "--setuid", "0", "--setgid", "0"];
+  // box.sh puts PATH back (IPC_BOX_PATH) before anything of the box runs.
+  return ["/usr/bin/env", `PATH=${USERNS_HELPERS}:${process.env.PATH ?? "/usr/bin:/bin"}`, unshare!, ...ids, ...rest, ...inner];
 }
 
 /**
@@ -132,18 +143,18 @@ export function boxCommand(isolation: Isolation, uid: number | undefined, work: 
  * student's way of giving up capabilities (setpriv), and must be refused:
  * writing into the project.
  */
-function probeBox(unshare: string[], user: { setpriv: string } | undefined, setpriv: string | undefined): { ok: boolean; stderr: string } {
+function probeBox(unshare: string[], boxUser: boolean, setpriv: string | undefined): { ok: boolean; stderr: string } {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "ipcbook-probe-"));
   const w = path.join(work, "w");
   fs.mkdirSync(w);
-  const uid = user ? boxUserId() : undefined;
+  const uid = boxUser ? boxUserId() : undefined;
   try {
     if (uid !== undefined) {
       fs.chmodSync(work, 0o711);
       fs.chownSync(w, uid, uid);
     }
     const check = setpriv ? [setpriv, "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--", "/bin/true"] : ["/bin/true"];
-    const isolation = { ...NO_ISOLATION, level: "box" as const, unshare, boxUser: user };
+    const isolation: Isolation = { ...NO_ISOLATION, level: "box", unshare, boxUser };
     return quietRun(boxCommand(isolation, uid, work, w, check));
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
@@ -176,22 +187,25 @@ export function probeIsolation(options: ProbeOptions): Isolation {
       if (net.length === 0) notes.push("no `ip` (iproute2): the box shares the machine's network");
       const common = ["--ipc", "--mount", "--pid", ...net, "--fork", "--kill-child", "--mount-proc"];
       const asUser = [unshareBin, "--user", "--map-root-user", ...common];
-      // Root: a user of its own per box if we can, else root's box; others: their own user.
-      const attempts: { args: string[]; user?: { setpriv: string } }[] = root
-        ? [...(setpriv ? [{ args: asUser, user: { setpriv } }] : []), { args: [unshareBin, ...common] }]
-        : [{ args: asUser }];
+      // Root: ids of its own per box if we can, else root's box; others: their own user.
+      const attempts: { args: string[]; boxUser: boolean }[] = root
+        ? [
+            { args: [unshareBin, "--user", ...common], boxUser: true },
+            { args: [unshareBin, ...common], boxUser: false },
+          ]
+        : [{ args: asUser, boxUser: false }];
       const failures: string[] = [];
       for (const attempt of attempts) {
-        const result = probeBox(attempt.args, attempt.user, setpriv);
+        const result = probeBox(attempt.args, attempt.boxUser, setpriv);
         if (result.ok) {
           unshare = attempt.args;
-          boxUser = attempt.user;
+          boxUser = attempt.boxUser || undefined;
           break;
         }
         failures.push(result.stderr.split("\n").at(-1) || "unshare failed");
       }
       if (unshare.length === 0) notes.push(`no box: ${failures.join("; ")}`);
-      else if (root && !boxUser) notes.push(`boxes run as root: ${failures[0] ?? "no setpriv"}`);
+      else if (root && !boxUser) notes.push(`boxes run as root, without ids of their own: ${failures[0] ?? ""}`);
     }
   }
   if (options.sandbox === "require" && unshare.length === 0) {
@@ -232,7 +246,7 @@ export function describeIsolation(isolation: Isolation): string {
   if (isolation.level === "none") return "no isolation (checking your own exercises)";
   const parts = [
     isolation.level === "box"
-      ? `namespaces (private IPC objects, read-only files, PID${isolation.unshare.includes("--net") ? " and network" : ""} namespace${isolation.unshare.includes("--net") ? "s" : ""}${isolation.boxUser ? ", a user per box" : ""})`
+      ? `namespaces (private IPC objects, read-only files, PID${isolation.unshare.includes("--net") ? " and network" : ""} namespace${isolation.unshare.includes("--net") ? "s" : ""}${isolation.boxUser ? ", user ids per box" : ""})`
       : "process groups only (no namespaces on this machine)",
     isolation.cgroup ? `pids cgroup v${isolation.cgroup.version} (at most ${isolation.maxProcesses} processes)` : "no cgroup",
     isolation.studentWrap.some((part) => part.endsWith("setpriv")) ? "no capabilities" : "",

@@ -179,7 +179,7 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
 
   // In a box the exercise is read from W: everything else the grader keeps is hidden there.
   let exercisesDir = options.exercisesDir;
-  // As root, the box runs as a user of its own, who owns W and may only pass through the folders above it.
+  // As root, the box runs as ids of its own, whose root owns W and may only pass through the folders above it.
   const uid = boxed && isolation.boxUser ? boxUserId() : undefined;
   if (boxed) {
     exercisesDir = path.join(w, "exercises");
@@ -204,6 +204,7 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
     IPC_EXERCISES_DIR: exercisesDir,
     IPC_RESULTS_FD: "3",
     IPC_STUDENT_MARK: mark,
+    IPC_BOX_PATH: basePath(),
   };
   if (isolation.level !== "none") env.BUN_RUNTIME_TRANSPILER_CACHE_PATH = "0"; // no cache a student could have written
   if (options.collectTasks && !boxed) env.IPC_TASK_INFO = infoFile;
