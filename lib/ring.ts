@@ -842,6 +842,7 @@ export class RingProducer implements Disposable {
     const head = this.#head;
     if (!this.#hasRoom(head)) {
       const deadline = seconds === undefined ? Infinity : Date.now() + seconds * 1000;
+      let reaped = Date.now();
       for (;;) {
         const space = this.#prepareWait(head);
         if (space === null) break;
@@ -851,7 +852,10 @@ export class RingProducer implements Disposable {
           throw waitError("RingProducer.write", ring.name, seconds ?? 0, "the ring stayed full");
         }
         await futexWaitAsync(ring.h.space, 0, space, Math.min(left / 1000, LIVENESS_SLICE));
-        if (!this.#hasRoom(head)) ring.reap();
+        if (Date.now() - reaped >= LIVENESS_SLICE * 1000 && !this.#hasRoom(head)) {
+          ring.reap();
+          reaped = Date.now();
+        }
       }
       Atomics.store(ring.h.producerWaiting, 0, 0);
     }
@@ -969,15 +973,19 @@ export class RingProducer implements Disposable {
     for (let i = 0; i < ring.spin; i++) if (this.#hasRoom(head)) return;
     if (seconds === 0) throw waitError("RingProducer.write", ring.name, 0, "the ring is full");
     const deadline = seconds === undefined ? Infinity : Date.now() + seconds * 1000;
+    let reaped = Date.now();
     try {
       for (;;) {
         const space = this.#prepareWait(head);
         if (space === null) return;
         const left = deadline - Date.now();
         if (left <= 0) throw waitError("RingProducer.write", ring.name, seconds!, "the ring stayed full");
-        const woken = futexWait(ring.h.space, 0, space, Math.min(left / 1000, LIVENESS_SLICE));
-        // Asleep for a whole slice with no room made: is the consumer we wait for alive?
-        if (woken === "timed-out" && !this.#hasRoom(head)) ring.reap();
+        futexWait(ring.h.space, 0, space, Math.min(left / 1000, LIVENESS_SLICE));
+        // Held up for a whole slice, however often others woke us: is the consumer we wait for alive?
+        if (Date.now() - reaped >= LIVENESS_SLICE * 1000 && !this.#hasRoom(head)) {
+          ring.reap();
+          reaped = Date.now();
+        }
       }
     } finally {
       Atomics.store(ring.h.producerWaiting, 0, 0);
