@@ -147,6 +147,39 @@ export async function callStudent(stage: Stage, exportName: string, args: unknow
   return finish(start(stage, exportName, args, false, options), options);
 }
 
+/** A call that runs on while the test goes on: see `startStudent`. */
+export interface RunningCall {
+  /** The pid of the process that runs the student's function (and leads its process group). */
+  readonly pid: number;
+  /** Sends `signal` (default SIGTERM) to that process only, not to its group; nothing if it has ended. */
+  kill(signal?: NodeJS.Signals | number): void;
+  /** How the call ended, as `callStudent` reports it; the time limit still applies. */
+  readonly finished: Promise<CallResult>;
+}
+
+/**
+ * Starts `exportName(...args)` like `callStudent` but returns at once, for
+ * code that runs until something tells it to stop (a daemon that waits for
+ * signals): the test signals the process while it runs, then awaits
+ * `finished`.
+ */
+export function startStudent(stage: Stage, exportName: string, args: unknown[], options: CallOptions = {}): RunningCall {
+  const started = start(stage, exportName, args, false, options);
+  const child = started.process;
+  return {
+    pid: child.pid,
+    kill(signal = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      try {
+        process.kill(child.pid, signal);
+      } catch {
+        // It ended meanwhile.
+      }
+    },
+    finished: finish(started, options),
+  };
+}
+
 /**
  * Calls `exportName` in several processes at once, one per argument list,
  * and releases them together once all have loaded, so that their work

@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, test } from "bun:test";
 import fs from "node:fs";
 import { removeObjects, runPrefix, uniqueName } from "./names.ts";
 import { killMarked, sweepBox } from "./sandbox.ts";
-import { callStudent, callTogether, Stage, type CallOptions, type CallResult } from "./student.ts";
+import { callStudent, callTogether, startStudent, Stage, type CallOptions, type CallResult, type RunningCall } from "./student.ts";
 
 export interface TaskInfo {
   number: number;
@@ -45,6 +45,12 @@ export interface TaskContext {
   call(exportName: string, args: unknown[], options?: CallOptions): Promise<CallResult>;
   /** Calls it in several processes released at the same moment. */
   callTogether(exportName: string, argLists: unknown[][], options?: CallOptions): Promise<CallResult[]>;
+  /**
+   * Starts a call and returns at once with its pid, `kill(signal)` and the
+   * `finished` result, for a function that runs until told to stop (a
+   * daemon); it is killed at the time limit, and after the task, like any call.
+   */
+  start(exportName: string, args: unknown[], options?: CallOptions): RunningCall;
   /** A fresh object name with the run's prefix ("/ipcbook-t…-counter-3"). */
   name(label: string): string;
   /** A fresh scratch folder, removed after the task. */
@@ -158,6 +164,7 @@ export function gradedChapter(chapter: string) {
       call: (exportName, args, options) => callStudent(staged(), exportName, args, { timeoutMs: limit, ...options }),
       callTogether: (exportName, argLists, options) =>
         callTogether(staged(), exportName, argLists, { timeoutMs: limit, ...options }),
+      start: (exportName, args, options) => startStudent(staged(), exportName, args, { timeoutMs: limit, ...options }),
       name: uniqueName,
       scratch(label) {
         const dir = staged().scratch(label);
