@@ -239,6 +239,15 @@ const encoder = new TextEncoder();
 const LIVENESS_SLICE = 0.05;
 
 /**
+ * A broadcast consumer publishes its cursor every this many records while
+ * the ring has room to spare (and at once when it has read all it knows
+ * of, when the ring is nearly full, or when the producer waits), so the
+ * producer's view of the slowest cursor may lag by less than this, and
+ * only while that costs it nothing. A power of two.
+ */
+const CURSOR_BATCH = 64;
+
+/**
  * Records up to this long, a multiple of 4 bytes, are copied four bytes at
  * a time between a reused buffer and the ring, with no allocation; longer
  * ones with Uint8Array.set, which is memcpy underneath.
@@ -1047,11 +1056,14 @@ export class RingConsumer implements Disposable {
   #held: number | null = null;
   readonly #target = new WordCache();
   readonly #broadcast: boolean;
+  /** Unread records past which the cursor is published after every record. */
+  readonly #eager: number;
 
   /** @internal Use `ring.consumer()`. */
   constructor(ring: Ring) {
     this.ring = ring;
     this.#broadcast = ring.delivery === "broadcast";
+    this.#eager = Math.max(0, ring.slots - CURSOR_BATCH);
     const index = this.#takeSeat();
     this.index = index;
     const seat = ring.seats[index]!;
@@ -1367,8 +1379,22 @@ export class RingConsumer implements Disposable {
     const ring = this.ring;
     const h = ring.h;
     if (this.#broadcast) {
-      this.#cursor = (s + 1) | 0;
-      Atomics.store(this.#seat.cursor, 0, this.#cursor);
+      const cursor = (s + 1) | 0;
+      this.#cursor = cursor;
+      // While the ring has plenty of room, tell the producer every
+      // CURSOR_BATCH records: one atomic store and one cache-line transfer
+      // per batch, not per record. At once when this consumer has caught up
+      // with what it knows (it may sleep next), when the ring was nearly
+      // full at its last look, or when the producer waits for room.
+      if (
+        (cursor & (CURSOR_BATCH - 1)) !== 0 &&
+        cursor !== this.#known &&
+        ((this.#known - cursor) | 0) < this.#eager &&
+        Atomics.load(h.producerWaiting, 0) === 0
+      ) {
+        return;
+      }
+      Atomics.store(this.#seat.cursor, 0, cursor);
     } else {
       Atomics.store(ring.words, ring.slotWord(s), (s + ring.slots) | 0); // free for the producer's next lap
       Atomics.store(this.#seat.holdingFlag, 0, 0);

@@ -2,7 +2,7 @@
  * dead-consumer.ts — a consumer killed with SIGKILL does not stall the
  * others. Three consumers read 3000 items from the library's ring in
  * broadcast mode (each sees every item). One of them stops reading after
- * 500 items, as a hung process would, and holds the ring back: the
+ * 512 items, as a hung process would, and holds the ring back: the
  * producer waits for it, asleep (writeAsync, so that its event loop runs
  * on). Then it is killed. The robust mutex it
  * held as its lease tells the producer (EOWNERDEAD) that it died; the
@@ -38,13 +38,13 @@ async function main(): Promise<void> {
     const start = (stopAfter: number) =>
       Bun.spawn([process.execPath, import.meta.path, "consumer", name, String(stopAfter)], { stdout: "inherit", stderr: "inherit" });
     const [a, b] = [start(0), start(0)];
-    const hung = start(500);
+    const hung = start(512); // a multiple of 64: consumers tell the producer their cursor every 64 items
     while (ring.status().consumers.length < 3) await Bun.sleep(5);
     using producer = ring.producer();
     // ANCHOR: kill
     // While the producer waits for room, its event loop is free: this watcher kills the hung consumer.
     const watcher = (async () => {
-      while (ring.status().consumers.find((c) => c.pid === hung.pid)?.cursor !== 500) await Bun.sleep(5);
+      while ((ring.status().consumers.find((c) => c.pid === hung.pid)?.cursor ?? 0) < 512) await Bun.sleep(5);
       await Bun.sleep(300); // long enough for the producer to fill the ring and wait
       const stuck = ring.status().consumers.find((c) => c.pid === hung.pid)!;
       console.log(`producer: held back at item ${ring.status().head}: consumer ${stuck.pid} is ${stuck.lag} items behind, the ring holds ${ring.slots}`);

@@ -110,8 +110,8 @@ describe("chapter 10 listings", () => {
 
   listing("dead-consumer.ts", ({ stdout }) => {
     expect(stdout.match(/^consumer \d+: seat \d$/gm)).toHaveLength(3);
-    const hung = stdout.match(/^consumer (\d+): stops reading after 500 items$/m)![1];
-    expect(stdout).toMatch(new RegExp(`^producer: held back at item 532: consumer ${hung} is 32 items behind, the ring holds 32$`, "m"));
+    const hung = stdout.match(/^consumer (\d+): stops reading after 512 items$/m)![1];
+    expect(stdout).toMatch(new RegExp(`^producer: held back at item 544: consumer ${hung} is 32 items behind, the ring holds 32$`, "m"));
     expect(stdout.match(/^consumer \d+: 3000 items, all in order$/gm)).toHaveLength(2);
     expect(stdout).not.toContain(`consumer ${hung}: 3000`);
     expect(stdout).toContain("producer: 3000 items written; consumers registered now: none");

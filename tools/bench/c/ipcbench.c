@@ -331,6 +331,10 @@ static void chan_recv(struct chan *c, unsigned char *buf) {
     int32_t len = ((int32_t *)slot)[1];
     memcpy(buf, slot + 8, (size_t)len);
     c->local = cur + 1;
+    /* Publish the cursor every 64 records while the ring has room to spare; at once when
+       caught up, when the ring was nearly full, or when the producer waits (lib/ring.ts: CURSOR_BATCH). */
+    int eager = (int)c->k > 64 ? (int)c->k - 64 : 0;
+    if (((cur + 1) & 63) != 0 && cur + 1 != c->known && c->known - (cur + 1) < eager && atomic_load(&r->producer_waiting) == 0) return;
     atomic_store(&r->cursor, cur + 1);
     int one = 1;
     if (atomic_load(&r->producer_waiting) == 1 && atomic_compare_exchange_strong(&r->producer_waiting, &one, 0)) {
