@@ -288,7 +288,7 @@ function progress(latest?: string): void {
   if (!progressOn) return;
   const total = submissions.length;
   if (tty) {
-    process.stderr.write(`\r\x1b[2K${bar(finishedSubmissions, total)} ${finishedSubmissions}/${total} submissions · ${running} chapters running${latest ? ` · ${latest}` : ""}`);
+    process.stderr.write(`\r\x1b[2K${bar(finishedSubmissions, total)} ${finishedSubmissions}/${total} submissions · ${running} chapter${running === 1 ? "" : "s"} running${latest ? ` · ${latest}` : ""}`);
   } else if (latest) {
     process.stderr.write(`graded ${finishedSubmissions}/${total}: ${latest}\n`);
   }

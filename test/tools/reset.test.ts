@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
 import { drift, exerciseFiles, pristineText, STORE } from "../../tools/pristine.ts";
-import { ROOT, removeTemporary, runTool, temporary } from "./helpers.ts";
+import { removeTemporary, runTool, temporary } from "./helpers.ts";
 
 afterAll(removeTemporary);
 
