@@ -47,6 +47,12 @@ export interface MechanismSpec {
   c: string | null;
   /** Messages above this size are not possible with the system's default limits. */
   maxSize?: () => { bytes: number; why: string };
+  /**
+   * Throughput runs send this many times the settings' count: the fast
+   * mechanisms need more messages for the JIT to reach its steady state
+   * and for the run to outlast the scheduler's noise.
+   */
+  scale?: number;
 }
 
 function readNumber(file: string): number {
@@ -76,10 +82,10 @@ export const MECHANISMS: MechanismSpec[] = [
     c: "sysv-mq",
     maxSize: () => ({ bytes: readNumber("/proc/sys/kernel/msgmax"), why: "over msgmax (/proc/sys/kernel)" }),
   },
-  { id: "shm-sem", label: "shm + semaphore", group: "shm", c: "shm-sem" },
-  { id: "shm-futex", label: "shm + futex", group: "shm", c: "shm-futex" },
-  { id: "shm-spin", label: "shm, spinning on Atomics", group: "shm", c: "shm-spin" },
-  { id: "ring", label: "capstone ring", group: "shm", c: "ring" },
+  { id: "shm-sem", label: "shm + semaphore", group: "shm", c: "shm-sem", scale: 4 },
+  { id: "shm-futex", label: "shm + futex", group: "shm", c: "shm-futex", scale: 4 },
+  { id: "shm-spin", label: "shm, spinning on Atomics", group: "shm", c: "shm-spin", scale: 4 },
+  { id: "ring", label: "capstone ring", group: "shm", c: "ring", scale: 8 },
   { id: "pipe-ffi", label: "pipe, bun:ffi only", group: "ffi", c: "pipe" },
   { id: "unix-stream-ffi", label: "Unix stream, bun:ffi only", group: "ffi", c: "unix-stream" },
   { id: "bun-ipc", label: "Bun.spawn ipc", group: "bun", c: null },
@@ -134,6 +140,8 @@ export interface MechanismResult {
   label: string;
   group: MechanismSpec["group"];
   c: string | null;
+  /** Throughput runs sent this many times the settings' count (full runs only). */
+  scale: number;
   latency: { ts: Side<LatencyStats>; c: Side<LatencyStats>; ratio: number | null };
   throughput: Record<string, { ts: Side<ThroughputStats>; c: Side<ThroughputStats>; ratio: number | null }>;
   /** Why a measurement is missing. */
@@ -390,8 +398,10 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
     for (let round = 0; round < settings.repeats; round++) {
       for (const job of jobs) {
         if (skipped.has(key(job))) continue;
-        const { size, count, warmup } =
-          job.kind === "latency" ? settings.latency : { size: job.kind, ...settings.throughput[String(job.kind)]! };
+        const base = job.kind === "latency" ? settings.latency : { size: job.kind, ...settings.throughput[String(job.kind)]! };
+        const scale = job.kind === "latency" || options.quick ? 1 : (job.spec.scale ?? 1);
+        const { size } = base;
+        const [count, warmup] = [base.count * scale, base.warmup * scale];
         const mode = job.kind === "latency" ? "latency" : "throughput";
         const args = [String(size), String(count), String(warmup)];
         const sides: ("ts" | "c")[] = job.spec.c === null ? ["ts"] : round % 2 === 0 ? ["ts", "c"] : ["c", "ts"];
@@ -440,7 +450,7 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
         const c = t.c === null ? null : { msgs_per_s: t.c.msgs_per_s!, mb_per_s: t.c.mb_per_s! };
         throughput[String(size)] = { ts, c, ratio: ts && c ? c.msgs_per_s / ts.msgs_per_s : null };
       }
-      return { id: spec.id, label: spec.label, group: spec.group, c: spec.c, latency, throughput, notes };
+      return { id: spec.id, label: spec.label, group: spec.group, c: spec.c, scale: options.quick ? 1 : (spec.scale ?? 1), latency, throughput, notes };
     });
     finish(machine);
     const result: BenchResult = {

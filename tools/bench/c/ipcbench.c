@@ -530,13 +530,15 @@ int main(int argc, char **argv) {
       chan_send(&a, buf);
       chan_recv(&b, out);
     }
+    /* ANCHOR: latency */
     double started = now();
     for (long i = 0; i < count; i++) {
       double t0 = now();
-      chan_send(&a, buf);
+      chan_send(&a, buf); /* to the child, which sends it straight back */
       chan_recv(&b, out);
       rtt[i] = now() - t0;
     }
+    /* ANCHOR_END: latency */
     double total = now() - started;
     qsort(rtt, (size_t)count, sizeof(double), compare);
     double sum = 0;

@@ -107,15 +107,17 @@ async function parentSync(p: Params): Promise<void> {
         b.recv(out);
       }
       setup.unlinkNames();
+      // ANCHOR: latency
       const rtt = new Float64Array(p.count);
       const started = now();
       for (let i = 0; i < p.count; i++) {
         const t0 = now();
-        a.send(buf);
+        a.send(buf); // to the child, which sends it straight back
         b.recv(out);
         rtt[i] = now() - t0;
       }
       const total = now() - started;
+      // ANCHOR_END: latency
       report(p, rtt, total);
     } else {
       for (let i = 0; i < p.warmup; i++) a.send(buf);
