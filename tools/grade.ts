@@ -188,6 +188,7 @@ try {
 }
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "ipcbook-grade-"));
+fs.chmodSync(work, 0o711); // passed through, never listed, by the boxes' own users (and a test's second user)
 const controller = new AbortController();
 let interrupted = false;
 const onSignal = () => {

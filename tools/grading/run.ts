@@ -169,6 +169,8 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
   const mark = `ipcbook-s${token}`;
   const boxed = isolation.level === "box";
   const work = fs.mkdtempSync(path.join(options.workDir ?? os.tmpdir(), "ipcbook-run-"));
+  // Others may pass through (not list): a test may run a client as another user, who must reach its scratch folder.
+  fs.chmodSync(work, 0o711);
   // W: the only folder the box may write (stages, HOME); beside it, hidden, the results.
   const w = path.join(work, "w");
   fs.mkdirSync(w);
@@ -187,7 +189,6 @@ export async function runChapter(options: RunOptions): Promise<ChapterResult> {
     const source = path.join(options.exercisesDir, `${chapter.chapter}.ts`);
     if (fs.existsSync(source)) fs.copyFileSync(source, path.join(exercisesDir, `${chapter.chapter}.ts`));
     if (uid !== undefined) {
-      for (const dir of [options.workDir, work]) if (dir) fs.chmodSync(dir, 0o711);
       for (const entry of [w, exercisesDir, path.join(exercisesDir, `${chapter.chapter}.ts`)]) {
         if (fs.existsSync(entry)) fs.chownSync(entry, uid, uid);
       }
