@@ -47,8 +47,20 @@ function randomText(): string {
   return Array.from({ length: randomInt(1, 6) }, () => words[randomInt(words.length)]).join(" ") + ` ${randomBytes(3).toString("hex")}`;
 }
 
+/**
+ * Connects as a client of a server that may still be starting: its socket
+ * file appears at bind(), but connections are refused until its listen().
+ */
 async function connectTo(file: string): Promise<UnixSocket> {
-  return UnixSocket.connect(file, { timeout: 10 });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return UnixSocket.connect(file, { timeout: 10 });
+    } catch (error) {
+      if ((error as { code?: string }).code !== "ECONNREFUSED" || Date.now() > deadline) throw error;
+      await Bun.sleep(20);
+    }
+  }
 }
 
 task(
@@ -161,8 +173,14 @@ const canBeNobody = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
 function visitor(file: string, asNobody: boolean): Bun.Subprocess<"ignore", "pipe", "pipe"> {
   const script = `
     const { UnixSocket } = await import(${JSON.stringify(LIB)});
+    const connect = async () => {
+      for (let tries = 0; ; tries++) {
+        try { return UnixSocket.connect(${JSON.stringify(file)}, { timeout: 10 }); }
+        catch (e) { if (e.code !== "ECONNREFUSED" || tries > 500) throw e; await Bun.sleep(20); } // not listening yet
+      }
+    };
     try {
-      using s = UnixSocket.connect(${JSON.stringify(file)}, { timeout: 10 });
+      using s = await connect();
       const f = s.receiveFrame({ timeout: 15 });
       console.log(f === null ? "EOF" : "FRAME " + f.toString());
     } catch (e) { console.log("ERROR " + (e.code ?? e.name)); }`;
