@@ -1,0 +1,184 @@
+/**
+ * Runs every listing of chapter 6 (examples/06-pipes/) as a real
+ * process, with its own IPC_PREFIX, and checks what it printed, its exit
+ * code, and that it left nothing behind: no object in /dev/shm, no
+ * temporary folder, and no process in its process group (each listing
+ * leads a group of its own; the FIFOs live in temporary folders, which
+ * must be gone too). A listing file no test runs fails the last test.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const DIR = path.resolve(import.meta.dir, "../../examples/06-pipes");
+const PREFIX = `ipcbook-listing06-${process.pid}-${Date.now().toString(36)}`;
+const TIMEOUT_MS = 60_000;
+
+/** Listing files that a test below runs (directly or through a script). */
+const covered = new Set<string>();
+const groups: number[] = [];
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  pid: number;
+}
+
+function groupMembers(pgid: number): string[] {
+  const members: string[] = [];
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === pgid) members.push(`${entry} ${stat.slice(stat.indexOf("("), stat.lastIndexOf(")") + 1)} ${fields[0]}`);
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return members;
+}
+
+async function settledGroup(pgid: number): Promise<string[]> {
+  const deadline = Date.now() + 10_000;
+  let members = groupMembers(pgid);
+  while (members.length > 0 && Date.now() < deadline) {
+    await Bun.sleep(20);
+    members = groupMembers(pgid);
+  }
+  return members;
+}
+
+async function run(argv: string[]): Promise<Run> {
+  const child = Bun.spawn(argv, {
+    env: { ...process.env, IPC_PREFIX: PREFIX },
+    stdout: "pipe",
+    stderr: "pipe",
+    detached: true, // a session and process group of its own, led by the listing
+  });
+  groups.push(child.pid);
+  const timer = setTimeout(() => process.kill(-child.pid, "SIGKILL"), TIMEOUT_MS - 5_000);
+  try {
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(child.stdout).text(),
+      new Response(child.stderr).text(),
+      child.exited,
+    ]);
+    return { code, stdout, stderr, pid: child.pid };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function leftoverObjects(): string[] {
+  return fs.readdirSync("/dev/shm").filter((entry) => entry.startsWith(PREFIX));
+}
+
+function leftoverTempDirs(): string[] {
+  return fs.readdirSync(os.tmpdir()).filter((entry) => entry.startsWith(PREFIX));
+}
+
+/** Defines the test of one listing: runs it, checks the common rules, then `check`. */
+function listing(file: string, check: (result: Run) => void, also: string[] = []): void {
+  covered.add(file);
+  for (const f of also) covered.add(f);
+  test(
+    file,
+    async () => {
+      const result = await run([process.execPath, path.join(DIR, file)]);
+      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(leftoverObjects()).toEqual([]);
+      expect(leftoverTempDirs()).toEqual([]);
+      expect(await settledGroup(result.pid)).toEqual([]);
+      check(result);
+    },
+    TIMEOUT_MS,
+  );
+}
+
+afterAll(() => {
+  for (const pgid of groups) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // the group is empty, as it should be
+    }
+  }
+  for (const entry of leftoverObjects()) fs.rmSync(path.join("/dev/shm", entry), { force: true });
+  for (const entry of leftoverTempDirs()) fs.rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
+});
+
+describe("chapter 6 listings", () => {
+  listing("pipe-basics.ts", ({ stdout }) => {
+    expect(stdout).toMatch(/^read end: descriptor \d+, write end: descriptor \d+$/m);
+    expect(stdout).toContain('read: "first, second\\n"');
+    expect(stdout).toContain("capacity: 65536 bytes (F_GETPIPE_SZ); PIPE_BUF: 4096 bytes");
+    expect(stdout).toContain("after 65536 bytes: EAGAIN — the pipe is full and nobody reads");
+    expect(stdout).toContain("capacity now: 262144 bytes; one more write fits: 1 byte");
+  });
+
+  listing("parent-child.ts", ({ stdout }) => {
+    expect(stdout).toBe("A PIPE CONNECTS RELATED PROCESSES\nONE WRITES, THE OTHER READS\ntr exited with code 0\n");
+  });
+
+  listing("end-of-file.ts", ({ stdout }) => {
+    expect(stdout).toBe(
+      [
+        "our write end still open: sort is still waiting after 0.5 s",
+        "apple",
+        "fig",
+        "pear",
+        "sort exited with code 0",
+        "without close-on-exec: sort waits for ever; besides its stdin it holds 2 more descriptors of that pipe (both ends)",
+        "sort killed by SIGKILL",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  listing("broken-pipe.ts", ({ stdout }) => {
+    expect(stdout).toContain('read "y\\n", closed the read end; yes killed by SIGPIPE');
+    expect(stdout).toContain("this Bun process: EPIPE from write, and it lives on");
+    expect(stdout).toMatch(/^ {2}hint: the read end is closed: .*SIGPIPE/m);
+  });
+
+  listing("grep-sort.ts", ({ stdout }) => {
+    const shell = Bun.spawnSync(["sh", "-c", "grep ro /etc/passwd | sort"]).stdout.toString();
+    expect(stdout).toBe(`grep exited with code 0, sort exited with code 0\n${shell}by hand = pipeline() = the shell: true\n`);
+  });
+
+  listing("fifo-open.ts", ({ stdout }) => {
+    expect(stdout).toMatch(/^ls -l: prw------- 1 \S+ \S+ 0 .* DIR\/greetings$/m);
+    expect(stdout).toContain("a non-blocking writer with no reader: ENXIO");
+    expect(stdout).toMatch(/^hello from process \d+, which only knew the path$/m);
+    expect(stdout).toContain("the writer has exited; the FIFO is still there: true");
+    expect(stdout).toContain("after unlink: false");
+    expect(stdout).toMatch(/^a regular file in its place: InvalidError: open on "DIR\/not-a-fifo": EINVAL \(.*is a regular file, not a FIFO\)/m);
+  });
+
+  listing("fifo-server.ts", ({ stdout }) => {
+    expect(stdout).toBe("lines per client: ada 200, bob 200, cy 200, dee 200; torn or out of order: 0\n");
+  });
+
+  listing("acknowledged.ts", ({ stdout }) => {
+    const blocks = stdout.split(/\n(?=\S)/);
+    expect(blocks[0]).toBe("synchronous: sent 10 of 10, acknowledged 10; receiver exited 0\n  not acknowledged (lost, or done but not confirmed): none");
+    expect(blocks[1]).toBe(
+      "synchronous: sent 5 of 10, acknowledged 4; receiver killed by SIGKILL\n" +
+        "  noticed: no acknowledgement for message 5: end of file on the reply pipe\n" +
+        "  not acknowledged (lost, or done but not confirmed): 5",
+    );
+    // Sending ahead, the sender may or may not have written everything before the receiver died.
+    expect(blocks[2]).toMatch(/^asynchronous: sent (\d+) of 10, acknowledged 4; receiver killed by SIGKILL\n {2}noticed: (end of file on the reply pipe after 4 acknowledgements|EPIPE sending message \d+): the receiver is gone\n {2}not acknowledged \(lost, or done but not confirmed\): 5, 6/);
+  });
+
+  test("every listing in examples/06-pipes has a test", () => {
+    const files = fs.readdirSync(DIR).sort();
+    expect(files.length).toBeGreaterThan(0);
+    expect([...covered].sort()).toEqual(files);
+  });
+});
