@@ -6,111 +6,10 @@
  * leads a group of its own; the FIFOs live in temporary folders, which
  * must be gone too). A listing file no test runs fails the last test.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { describe, expect } from "bun:test";
+import { listings } from "./05-06-support.ts";
 
-const DIR = path.resolve(import.meta.dir, "../../examples/06-pipes");
-const PREFIX = `ipcbook-listing06-${process.pid}-${Date.now().toString(36)}`;
-const TIMEOUT_MS = 60_000;
-
-/** Listing files that a test below runs (directly or through a script). */
-const covered = new Set<string>();
-const groups: number[] = [];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
-
-function groupMembers(pgid: number): string[] {
-  const members: string[] = [];
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) === pgid) members.push(`${entry} ${stat.slice(stat.indexOf("("), stat.lastIndexOf(")") + 1)} ${fields[0]}`);
-    } catch {
-      // it ended while we looked
-    }
-  }
-  return members;
-}
-
-async function settledGroup(pgid: number): Promise<string[]> {
-  const deadline = Date.now() + 10_000;
-  let members = groupMembers(pgid);
-  while (members.length > 0 && Date.now() < deadline) {
-    await Bun.sleep(20);
-    members = groupMembers(pgid);
-  }
-  return members;
-}
-
-async function run(argv: string[]): Promise<Run> {
-  const child = Bun.spawn(argv, {
-    env: { ...process.env, IPC_PREFIX: PREFIX },
-    stdout: "pipe",
-    stderr: "pipe",
-    detached: true, // a session and process group of its own, led by the listing
-  });
-  groups.push(child.pid);
-  const timer = setTimeout(() => process.kill(-child.pid, "SIGKILL"), TIMEOUT_MS - 5_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    return { code, stdout, stderr, pid: child.pid };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function leftoverObjects(): string[] {
-  return fs.readdirSync("/dev/shm").filter((entry) => entry.startsWith(PREFIX));
-}
-
-function leftoverTempDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((entry) => entry.startsWith(PREFIX));
-}
-
-/** Defines the test of one listing: runs it, checks the common rules, then `check`. */
-function listing(file: string, check: (result: Run) => void, also: string[] = []): void {
-  covered.add(file);
-  for (const f of also) covered.add(f);
-  test(
-    file,
-    async () => {
-      const result = await run([process.execPath, path.join(DIR, file)]);
-      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(leftoverObjects()).toEqual([]);
-      expect(leftoverTempDirs()).toEqual([]);
-      expect(await settledGroup(result.pid)).toEqual([]);
-      check(result);
-    },
-    TIMEOUT_MS,
-  );
-}
-
-afterAll(() => {
-  for (const pgid of groups) {
-    try {
-      process.kill(-pgid, "SIGKILL");
-    } catch {
-      // the group is empty, as it should be
-    }
-  }
-  for (const entry of leftoverObjects()) fs.rmSync(path.join("/dev/shm", entry), { force: true });
-  for (const entry of leftoverTempDirs()) fs.rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
-});
+const { listing, everyListingRun } = listings("examples/06-pipes", "06");
 
 describe("chapter 6 listings", () => {
   listing("pipe-basics.ts", ({ stdout }) => {
@@ -176,9 +75,5 @@ describe("chapter 6 listings", () => {
     expect(blocks[2]).toMatch(/^asynchronous: sent (\d+) of 10, acknowledged 4; receiver killed by SIGKILL\n {2}noticed: (end of file on the reply pipe after 4 acknowledgements|EPIPE sending message \d+): the receiver is gone\n {2}not acknowledged \(lost, or done but not confirmed\): 5, 6/);
   });
 
-  test("every listing in examples/06-pipes has a test", () => {
-    const files = fs.readdirSync(DIR).sort();
-    expect(files.length).toBeGreaterThan(0);
-    expect([...covered].sort()).toEqual(files);
-  });
+  everyListingRun();
 });
