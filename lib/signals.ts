@@ -430,8 +430,9 @@ function loadNative() {
         ipcsig_channel: { args: [i32, i32], returns: "void" },
         ipcsig_install: { args: [i32], returns: i32 },
         ipcsig_prime: { args: [i32, i32], returns: i32 },
+        ipcsig_release: { args: [i32], returns: "void" },
         ipcsig_ignore: { args: [i32], returns: i32 },
-        ipcsig_restore: { args: [i32], returns: i32 },
+        ipcsig_unignore: { args: [i32], returns: i32 },
         ipcsig_disposition: { args: [i32], returns: i32 },
         ipcsig_dropped: { args: [i32], returns: i32 },
         ipcsig_describe: { args: [i32], returns: "cstring" },
@@ -481,7 +482,8 @@ export function signalDisposition(signal: Signal): Disposition {
   const n = signalNumber(signal);
   const result = native().ipcsig_disposition(n);
   if (result < 0) throw errorFor(-result, "sigaction", signalName(n));
-  return (["default", "ignore", "handler"] as const)[result]!;
+  // 10 and up: a SignalReceiver's handler, closed, passing deliveries on to the action it replaced.
+  return (["default", "ignore", "handler"] as const)[result % 10]!;
 }
 
 /**
@@ -503,7 +505,7 @@ export function ignoreSignal(signal: Signal): Disposable & { restore(): void } {
   const restore = () => {
     if (!active) return;
     active = false;
-    native().ipcsig_restore(n);
+    native().ipcsig_unignore(n);
     owners.delete(n);
   };
   return { restore, [Symbol.dispose]: restore };
@@ -783,8 +785,11 @@ export interface SignalWaitOptions {
 /**
  * Receives signals with their siginfo: who sent them and the sigqueue
  * payload. Opening one installs a C handler (sigaction with SA_SIGINFO)
- * for each of its signals, replacing any `process.on` handler for them,
- * and `close()` puts the previous disposition back. Real-time signals
+ * for each of its signals, which takes them from any `process.on` handler
+ * while the receiver is open; after `close()` the handler passes each
+ * delivery on to the disposition it replaced (a process.on handler, SIG_IGN
+ * or the default action), and stays installed for the life of the process
+ * (see lib/native/signals.c for why). Real-time signals
  * queue (each delivery is one record, in order); standard ones that
  * arrive while one is pending are merged by the kernel.
  *
@@ -885,7 +890,7 @@ export class SignalReceiver implements Disposable, AsyncIterable<ReceivedSignal>
     }
   }
 
-  /** Puts back the dispositions it replaced; signals not yet taken are dropped. Idempotent. */
+  /** Stops receiving: deliveries go to the dispositions it replaced again; signals not yet taken are dropped. Idempotent. */
   close(): void {
     if (!this.#open) return;
     this.#open = false;
@@ -898,7 +903,7 @@ export class SignalReceiver implements Disposable, AsyncIterable<ReceivedSignal>
   }
 
   #release(n: number): void {
-    native().ipcsig_restore(n);
+    native().ipcsig_release(n); // the C handler stays, passing deliveries on to what was there before
     owners.delete(n);
     channel?.close(n);
   }

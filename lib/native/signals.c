@@ -10,10 +10,10 @@
  *
  * The handler runs at any moment, on whichever of Bun's threads the kernel
  * picked, possibly in the middle of malloc or of the JavaScript engine. So
- * it calls only write(2), which is async-signal-safe, touches only its own
- * stack and a table that is set before the handler is installed, and puts
- * errno back as it found it. Everything else (decoding, queueing, waking
- * JavaScript) happens later, outside the handler.
+ * it calls only async-signal-safe functions (write, sigaction, kill,
+ * getpid, syscall), touches only its own stack and tables that are set before it
+ * is installed, and puts errno back as it found it. Everything else
+ * (decoding, queueing, waking JavaScript) happens later, outside it.
  *
  * Order. The kernel queues real-time signals and hands them out in order,
  * but a process-directed signal goes to any thread that does not block it,
@@ -24,6 +24,13 @@
  * (uc_sigmask), and never takes it again. ipcsig_prime() makes a thread do
  * that at once, with a thread-directed signal (tgkill) that the handler
  * recognises and only acknowledges.
+ *
+ * Once installed for a signal, the handler stays for the life of the
+ * process: a priming signal may still be on its way to a slow thread, and
+ * must meet this handler, not the program's. When no receiver wants the
+ * signal any more, the handler passes each delivery on to the action it
+ * replaced: the previous handler (Bun's, for a process.on listener), or
+ * ignoring it, or the default action.
  *
  * Compiled at run time by bun:ffi's cc (TinyCC) from lib/signals.ts.
  */
@@ -43,15 +50,46 @@ struct delivery {
   int pid;   /* who sent it (si_pid) */
   int uid;   /* their real user id (si_uid) */
   int value; /* si_value.sival_int: sigqueue's payload */
-  int dropped_before; /* deliveries of this signal lost since the last one written */
+  int dropped_before; /* deliveries lost since the last one written; -1 marks a priming acknowledgement */
 };
 
 #define SLOTS 65 /* signals 1..64 */
 
 static int data_fd = -1;  /* the pipe the deliveries go into (non-blocking) */
 static int wake_fd = -1;  /* one byte per delivery, to wake an async reader (non-blocking) */
-static struct sigaction previous[SLOTS];
+static struct sigaction previous[SLOTS]; /* what our handler replaced */
+static struct sigaction before_ignore[SLOTS]; /* what ipcsig_ignore replaced */
+static volatile int installed[SLOTS]; /* our handler is in place */
+static volatile int receiving[SLOTS]; /* a receiver wants the deliveries */
 static volatile int dropped[SLOTS];
+
+/* The default action of a signal that nobody handles is to ignore it. */
+static int ignored_by_default(int signo) {
+  return signo == SIGCHLD || signo == SIGURG || signo == SIGWINCH || signo == SIGCONT;
+}
+
+/* Passes a delivery on to the action our handler replaced. */
+static void pass_on(int signo, siginfo_t *info, void *context) {
+  struct sigaction *old = &previous[signo];
+  if (old->sa_flags & SA_SIGINFO) {
+    if (old->sa_sigaction) old->sa_sigaction(signo, info, context);
+    return;
+  }
+  if (old->sa_handler == SIG_IGN) return;
+  if (old->sa_handler == SIG_DFL) {
+    if (ignored_by_default(signo)) return;
+    /* Take the default action: put it back and send the signal again; it
+       is blocked while we are in here, and ends the process once we return. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(signo, &dfl, 0);
+    installed[signo] = 0;
+    kill(getpid(), signo); /* to the process: this thread may have blocked the signal for good */
+    return;
+  }
+  old->sa_handler(signo);
+}
 
 static void on_signal(int signo, siginfo_t *info, void *context) {
   int saved = errno;
@@ -60,7 +98,7 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
   pid_t tid = (pid_t)syscall(SYS_gettid);
   if (tid != self) {
     /* Not the main thread: block this signal here from now on (the mask is
-     * restored from the context when the handler returns). */
+       restored from the context when the handler returns). */
     sigaddset(&((ucontext_t *)context)->uc_sigmask, signo);
     if (info->si_code == SI_TKILL && info->si_pid == self) {
       /* ipcsig_prime's signal: acknowledge it, with this thread's id. */
@@ -74,6 +112,11 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
       errno = saved;
       return;
     }
+  }
+  if (!receiving[signo]) {
+    pass_on(signo, info, context);
+    errno = saved;
+    return;
   }
   d.signo = signo;
   d.code = info->si_code;
@@ -91,13 +134,6 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
   errno = saved;
 }
 
-/* Sends signo to one thread of this process (tgkill), to make it block the
- * signal (see on_signal). 0 or -errno. */
-int ipcsig_prime(int signo, int tid) {
-  if (syscall(SYS_tgkill, getpid(), tid, signo) == -1) return -errno;
-  return 0;
-}
-
 /* The size of one delivery record, so that TypeScript can check its layout. */
 int ipcsig_record_size(void) { return (int)sizeof(struct delivery); }
 
@@ -111,17 +147,37 @@ void ipcsig_channel(int data, int wake) {
   wake_fd = wake;
 }
 
-/* Installs the handler for signo, keeping the action it replaces. 0 or -errno. */
+/* Starts receiving signo: installs the handler if it is not in place yet
+   (keeping the action it replaces). 0 or -errno. */
 int ipcsig_install(int signo) {
   struct sigaction action;
   if (signo < 1 || signo >= SLOTS) return -EINVAL;
   if (data_fd < 0) return -EBADF;
+  dropped[signo] = 0;
+  receiving[signo] = 1;
+  if (installed[signo]) return 0;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_signal;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&action.sa_mask);
-  dropped[signo] = 0;
-  if (sigaction(signo, &action, &previous[signo]) == -1) return -errno;
+  if (sigaction(signo, &action, &previous[signo]) == -1) {
+    receiving[signo] = 0;
+    return -errno;
+  }
+  installed[signo] = 1;
+  return 0;
+}
+
+/* Stops receiving signo: from now on the handler passes deliveries on to
+   the action it replaced. */
+void ipcsig_release(int signo) {
+  if (signo >= 1 && signo < SLOTS) receiving[signo] = 0;
+}
+
+/* Sends signo to one thread of this process (tgkill), to make it block the
+   signal (see on_signal). 0 or -errno. */
+int ipcsig_prime(int signo, int tid) {
+  if (syscall(SYS_tgkill, getpid(), tid, signo) == -1) return -errno;
   return 0;
 }
 
@@ -132,22 +188,33 @@ int ipcsig_ignore(int signo) {
   memset(&action, 0, sizeof action);
   action.sa_handler = SIG_IGN;
   sigemptyset(&action.sa_mask);
-  if (sigaction(signo, &action, &previous[signo]) == -1) return -errno;
+  if (sigaction(signo, &action, &before_ignore[signo]) == -1) return -errno;
   return 0;
 }
 
-/* Puts back the action that ipcsig_install or ipcsig_ignore replaced. 0 or -errno. */
-int ipcsig_restore(int signo) {
+/* Puts back the action that ipcsig_ignore replaced. 0 or -errno. */
+int ipcsig_unignore(int signo) {
   if (signo < 1 || signo >= SLOTS) return -EINVAL;
-  if (sigaction(signo, &previous[signo], 0) == -1) return -errno;
+  if (sigaction(signo, &before_ignore[signo], 0) == -1) return -errno;
   return 0;
 }
 
-/* The current disposition: 0 default, 1 ignored, 2 a handler; -errno on error. */
+/* The current disposition: 0 default, 1 ignored, 2 a handler, 3 our handler
+   passing deliveries on to the action it replaced (then 10 + that one's
+   code); -errno on error. */
 int ipcsig_disposition(int signo) {
   struct sigaction current;
   if (sigaction(signo, 0, &current) == -1) return -errno;
-  if (current.sa_flags & SA_SIGINFO) return 2;
+  if (current.sa_flags & SA_SIGINFO) {
+    if (current.sa_sigaction == on_signal && signo < SLOTS && !receiving[signo]) {
+      struct sigaction *old = &previous[signo];
+      if (old->sa_flags & SA_SIGINFO) return 12;
+      if (old->sa_handler == SIG_DFL) return 10;
+      if (old->sa_handler == SIG_IGN) return 11;
+      return 12;
+    }
+    return 2;
+  }
   if (current.sa_handler == SIG_DFL) return 0;
   if (current.sa_handler == SIG_IGN) return 1;
   return 2;

@@ -8,6 +8,7 @@
  *   bun signals-child.ts busy MS                      "busy", a synchronous loop of MS ms, "free"; a USR1 handler reports when it ran
  *   bun signals-child.ts shutdown DIR SHM             makes IPC objects, onShutdown removes them; "ready", then works until a signal
  *   bun signals-child.ts idle-receiver                opens a SignalReceiver and returns: the process must end by itself
+ *   bun signals-child.ts closed-receiver              opens and closes a SignalReceiver for SIGRTMIN+3; "ready", then waits
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -84,6 +85,13 @@ switch (mode) {
     timer = setInterval(() => {
       for (let i = 0; i < 10_000; i++) Atomics.add(counter, 0, 1);
     }, 1);
+    say("ready");
+    break;
+  }
+  case "closed-receiver": {
+    // A receiver that came and went: the signal must again do what it did before (for RTMIN+3: end the process).
+    new SignalReceiver("SIGRTMIN+3").close();
+    setInterval(() => {}, 60_000);
     say("ready");
     break;
   }

@@ -303,6 +303,13 @@ describe("SignalReceiver and sigqueue", () => {
     subscription.remove();
   });
 
+  test("after close(), a real-time signal takes its default action again: it ends the process", async () => {
+    await using child = LineChild.signals("closed-receiver");
+    await child.line("ready");
+    sigqueue(child.pid, "SIGRTMIN+3", 1);
+    expect(await child.exit()).toEqual({ code: null, signal: String(SIGRTMIN + 3) });
+  }, 30_000);
+
   test("refused: signals that cannot or must not get a C handler, and a signal already taken", () => {
     for (const name of ["SIGKILL", "SIGSTOP", "SIGSEGV", "SIGPWR"]) {
       expect(thrown(() => new SignalReceiver(name as Signal))).toBeInstanceOf(InvalidError);
