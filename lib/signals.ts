@@ -540,15 +540,15 @@ export function processSignals(pid: number | "self" = "self"): ProcessSignals {
 // ---------------------------------------------------------------------------
 // Receiving with siginfo: SignalReceiver
 
-/** Who sent a signal, from si_code. */
-export type SignalSource = "kill" | "sigqueue" | "tkill" | "kernel" | "other";
+/** Who sent a signal, from si_code: kill(2), sigqueue(3), a message queue's mq_notify(3), tgkill(2), the kernel. */
+export type SignalSource = "kill" | "sigqueue" | "mq_notify" | "tkill" | "kernel" | "other";
 
 /** One signal as the C handler saw it. */
 export interface ReceivedSignal {
   /** "SIGRTMIN+1". */
   signal: string;
   number: number;
-  /** The sigqueue payload (si_value.sival_int); 0 for a plain kill. */
+  /** The payload (si_value.sival_int): sigqueue's value, mq_notify's sigev_value; 0 for a plain kill. */
   value: number;
   /** The sender's pid (si_pid) and real user id (si_uid). */
   pid: number;
@@ -568,6 +568,8 @@ function sourceOf(code: number): SignalSource {
       return "kill";
     case SI.QUEUE:
       return "sigqueue";
+    case SI.MESGQ:
+      return "mq_notify";
     case SI.TKILL:
       return "tkill";
     case SI.KERNEL:

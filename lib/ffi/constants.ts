@@ -144,8 +144,8 @@ export const SEEK = { SET: 0, CUR: 1, END: 2 } as const;
 
 // Signals
 
-/** siginfo_t si_code values: who sent a signal (kill, sigqueue, tgkill, the kernel). */
-export const SI = { USER: 0, QUEUE: -1, TKILL: -6, KERNEL: 0x80 } as const;
+/** siginfo_t si_code values: who sent a signal (kill, sigqueue, mq_notify, tgkill, the kernel). */
+export const SI = { USER: 0, QUEUE: -1, MESGQ: -3, TKILL: -6, KERNEL: 0x80 } as const;
 
 // Pipes and FIFOs
 

@@ -59,7 +59,6 @@ static int data_fd = -1;  /* the pipe the deliveries go into (non-blocking) */
 static int wake_fd = -1;  /* one byte per delivery, to wake an async reader (non-blocking) */
 static struct sigaction previous[SLOTS]; /* what our handler replaced */
 static struct sigaction before_ignore[SLOTS]; /* what ipcsig_ignore replaced */
-static volatile int installed[SLOTS]; /* our handler is in place */
 static volatile int receiving[SLOTS]; /* a receiver wants the deliveries */
 static volatile int dropped[SLOTS];
 
@@ -84,7 +83,6 @@ static void pass_on(int signo, siginfo_t *info, void *context) {
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigaction(signo, &dfl, 0);
-    installed[signo] = 0;
     kill(getpid(), signo); /* to the process: this thread may have blocked the signal for good */
     return;
   }
@@ -147,15 +145,18 @@ void ipcsig_channel(int data, int wake) {
   wake_fd = wake;
 }
 
-/* Starts receiving signo: installs the handler if it is not in place yet
-   (keeping the action it replaces). 0 or -errno. */
+/* Starts receiving signo: installs the handler if it is not in place
+   (keeping the action it replaces). Someone else (Bun, for a new
+   process.on listener) may have installed another since we last did; then
+   ours goes in again, in front of that one. 0 or -errno. */
 int ipcsig_install(int signo) {
-  struct sigaction action;
+  struct sigaction action, current;
   if (signo < 1 || signo >= SLOTS) return -EINVAL;
   if (data_fd < 0) return -EBADF;
   dropped[signo] = 0;
+  if (sigaction(signo, 0, &current) == -1) return -errno;
   receiving[signo] = 1;
-  if (installed[signo]) return 0;
+  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_signal) return 0;
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_signal;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -164,7 +165,6 @@ int ipcsig_install(int signo) {
     receiving[signo] = 0;
     return -errno;
   }
-  installed[signo] = 1;
   return 0;
 }
 

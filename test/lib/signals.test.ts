@@ -19,6 +19,7 @@ import {
   ignoreSignal,
   kill,
   killGroup,
+  MessageQueue,
   killList,
   onSignal,
   probeProcess,
@@ -38,7 +39,7 @@ import {
   type Signal,
 } from "../../lib/index.ts";
 import { LineChild, SIGNALS_CHILD, until } from "./signals-support.ts";
-import { thrown } from "./support.ts";
+import { thrown, uniqueName } from "./support.ts";
 
 /** Children started with lib spawn, killed and reaped after the file. */
 const started: { pid: number; [Symbol.dispose](): void }[] = [];
@@ -303,6 +304,22 @@ describe("SignalReceiver and sigqueue", () => {
     subscription.remove();
   });
 
+  test("a message queue's notification (mq_notify by signal) shows its source and the queue's descriptor", () => {
+    const name = uniqueName("notify");
+    using queue = new MessageQueue(name, { exclusive: true, maxmsg: 2, msgsize: 64 });
+    try {
+      // MessageQueue.notify wants a process.on handler; while the receiver is open, the signals come to it.
+      using subscription = onSignal("SIGUSR2", () => {});
+      using receiver = new SignalReceiver("SIGUSR2");
+      queue.notify("SIGUSR2");
+      queue.send("a message into the empty queue");
+      expect(receiver.receive({ timeout: 10 })).toMatchObject({ signal: "SIGUSR2", source: "mq_notify", value: queue.fd, pid: process.pid });
+      expect(subscription.signal).toBe("SIGUSR2");
+    } finally {
+      queue.unlink();
+    }
+  });
+
   test("after close(), a real-time signal takes its default action again: it ends the process", async () => {
     await using child = LineChild.signals("closed-receiver");
     await child.line("ready");
@@ -326,14 +343,14 @@ describe("SignalReceiver and sigqueue", () => {
 
 describe("dispositions", () => {
   test("ignoreSignal: the signal is discarded, then restore() puts the default back", () => {
-    expect(signalDisposition("SIGUSR2")).toBe("default");
-    const ignored = ignoreSignal("SIGUSR2");
-    expect(signalDisposition("SIGUSR2")).toBe("ignore");
-    expect(processSignals().ignored).toContain("SIGUSR2");
-    kill(process.pid, "SIGUSR2"); // would end this process at its default
+    expect(signalDisposition("SIGVTALRM")).toBe("default");
+    const ignored = ignoreSignal("SIGVTALRM");
+    expect(signalDisposition("SIGVTALRM")).toBe("ignore");
+    expect(processSignals().ignored).toContain("SIGVTALRM");
+    kill(process.pid, "SIGVTALRM"); // would end this process at its default
     ignored.restore();
-    expect(signalDisposition("SIGUSR2")).toBe("default");
-    expect(processSignals().ignored).not.toContain("SIGUSR2");
+    expect(signalDisposition("SIGVTALRM")).toBe("default");
+    expect(processSignals().ignored).not.toContain("SIGVTALRM");
   });
 
   test("SIGKILL cannot be ignored: refused, with the reason", () => {
