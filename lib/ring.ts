@@ -240,8 +240,8 @@ const LIVENESS_SLICE = 0.05;
 
 /**
  * A broadcast consumer publishes its cursor every this many records while
- * the ring has room to spare (and at once when it has read all it knows
- * of, when the ring is nearly full, or when the producer waits), so the
+ * the ring has room to spare (and at once when the ring is nearly full,
+ * when the producer waits, or before the consumer itself waits), so the
  * producer's view of the slowest cursor may lag by less than this, and
  * only while that costs it nothing. A power of two.
  */
@@ -767,6 +767,7 @@ function dataOffsetFor(consumers: number): number {
  * stream. Made by `ring.producer()`.
  */
 export class RingProducer implements Disposable {
+  /** The ring this producer writes to. */
   readonly ring: Ring;
   #head: number;
   /** Broadcast: the first sequence that would overwrite an unread slot. */
@@ -1044,6 +1045,7 @@ function tooLong(ring: Ring, length: number): RangeError {
  * `ring.consumer()`; `close()` gives the seat back.
  */
 export class RingConsumer implements Disposable {
+  /** The ring this consumer reads from. */
   readonly ring: Ring;
   /** The seat, 0 to `consumers - 1`; `ringQueueName(ring.name, index)` is its queue. */
   readonly index: number;
@@ -1298,6 +1300,7 @@ export class RingConsumer implements Disposable {
       if (cursor === this.#known) {
         this.#known = Atomics.load(ring.h.head, 0);
         if (cursor === this.#known) {
+          this.#publish(cursor); // about to wait: the producer must know how far this consumer got
           if (!this.#wait(seconds, call)) return null;
           this.#known = Atomics.load(ring.h.head, 0);
         }
@@ -1374,6 +1377,17 @@ export class RingConsumer implements Disposable {
     });
   }
 
+  /** Broadcast: tells the producer this consumer's cursor, and wakes it if it waits for room. */
+  #publish(cursor: number): void {
+    const h = this.ring.h;
+    if (Atomics.load(this.#seat.cursor, 0) === cursor) return;
+    Atomics.store(this.#seat.cursor, 0, cursor);
+    if (Atomics.load(h.producerWaiting, 0) === 1 && Atomics.compareExchange(h.producerWaiting, 0, 1, 0) === 1) {
+      Atomics.add(h.space, 0, 1);
+      futexWake(h.space, 0, 1);
+    }
+  }
+
   /** The record at `s` is read: move on, and wake the producer if it waits for room. */
   #release(s: number): void {
     const ring = this.ring;
@@ -1383,17 +1397,10 @@ export class RingConsumer implements Disposable {
       this.#cursor = cursor;
       // While the ring has plenty of room, tell the producer every
       // CURSOR_BATCH records: one atomic store and one cache-line transfer
-      // per batch, not per record. At once when this consumer has caught up
-      // with what it knows (it may sleep next), when the ring was nearly
-      // full at its last look, or when the producer waits for room.
-      if (
-        (cursor & (CURSOR_BATCH - 1)) !== 0 &&
-        cursor !== this.#known &&
-        ((this.#known - cursor) | 0) < this.#eager &&
-        Atomics.load(h.producerWaiting, 0) === 0
-      ) {
-        return;
-      }
+      // per batch, not per record. At once when the ring was nearly full at
+      // this consumer's last look, or when the producer waits for room; and
+      // before this consumer waits (#next).
+      if ((cursor & (CURSOR_BATCH - 1)) !== 0 && ((this.#known - cursor) | 0) < this.#eager && Atomics.load(h.producerWaiting, 0) === 0) return;
       Atomics.store(this.#seat.cursor, 0, cursor);
     } else {
       Atomics.store(ring.words, ring.slotWord(s), (s + ring.slots) | 0); // free for the producer's next lap

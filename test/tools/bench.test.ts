@@ -70,6 +70,7 @@ describe("bun run bench --quick", () => {
       const spec = MECHANISMS.find((s) => s.id === mech.id)!;
       expect(mech.c).toBe(spec.c);
       expect(positive(mech.latency.ts?.median_us) && positive(mech.latency.ts?.p99_us)).toBe(true);
+      expect(mech.latency.ts!.runs).toHaveLength(result.settings.repeats);
       expect(mech.latency.ts!.p99_us).toBeGreaterThanOrEqual(mech.latency.ts!.median_us);
       if (spec.c === null) {
         expect(mech.latency.c).toBeNull();

@@ -16,8 +16,10 @@
  * TypeScript, and the C program tools/bench/c/ipcbench.c, compiled by this
  * script with cc (or gcc) into a temporary folder. Each prints one line of
  * JSON. Latency is a ping-pong of 64 bytes (median and 99th percentile of
- * the round trips); throughput is one-way streaming of 64 B, 4 KiB and
- * 64 KiB messages. The TypeScript/C ratio is "how many times C's time
+ * the round trips), with both processes on one core (taskset -c 0) so that
+ * a round trip is two context switches and not two wake-ups of an idle
+ * core; throughput is one-way streaming of 64 B, 4 KiB and 64 KiB
+ * messages, on all the cores. The TypeScript/C ratio is "how many times C's time
  * TypeScript takes": 1.00 is as fast as C.
  *
  * Nothing is left behind: every name a run makes carries its pid, and
@@ -53,6 +55,8 @@ export interface MechanismSpec {
    * and for the run to outlast the scheduler's noise.
    */
   scale?: number;
+  /** Spins, so its latency is measured on two cores (unpinned), never on one. */
+  twoCores?: boolean;
 }
 
 function readNumber(file: string): number {
@@ -84,7 +88,7 @@ export const MECHANISMS: MechanismSpec[] = [
   },
   { id: "shm-sem", label: "shm + semaphore", group: "shm", c: "shm-sem", scale: 4 },
   { id: "shm-futex", label: "shm + futex", group: "shm", c: "shm-futex", scale: 4 },
-  { id: "shm-spin", label: "shm, spinning on Atomics", group: "shm", c: "shm-spin", scale: 4 },
+  { id: "shm-spin", label: "shm, spinning on Atomics", group: "shm", c: "shm-spin", scale: 4, twoCores: true },
   { id: "ring", label: "capstone ring", group: "shm", c: "ring", scale: 8 },
   { id: "pipe-ffi", label: "pipe, bun:ffi only", group: "ffi", c: "pipe" },
   { id: "unix-stream-ffi", label: "Unix stream, bun:ffi only", group: "ffi", c: "unix-stream" },
@@ -98,6 +102,14 @@ export const SIZES = [64, 4096, 65536] as const;
 /** How much each measurement does. */
 export interface Settings {
   latency: { size: number; count: number; warmup: number };
+  /**
+   * How latency runs are placed: "taskset -c 0" puts both processes on one
+   * core (except the spinning mechanism, which needs two); "none" if
+   * taskset is missing. On an idle (virtual) machine a wake-up across
+   * cores can cost tens of microseconds; on one core it is a plain
+   * context switch.
+   */
+  latencyPinning?: string;
   throughput: Record<string, { count: number; warmup: number }>;
   repeats: number;
   /** Seconds before a run is killed. */
@@ -107,7 +119,7 @@ export interface Settings {
 const FULL: Settings = {
   latency: { size: 64, count: 20_000, warmup: 2_000 },
   throughput: { "64": { count: 300_000, warmup: 30_000 }, "4096": { count: 50_000, warmup: 5_000 }, "65536": { count: 5_000, warmup: 500 } },
-  repeats: 3,
+  repeats: 5,
   timeout: 120,
 };
 
@@ -125,11 +137,15 @@ export interface LatencyStats {
   median_us: number;
   p99_us: number;
   mean_us: number;
+  /** The median of each run, in the order run: the spread behind the median of medians. */
+  runs: number[];
 }
 
 export interface ThroughputStats {
   msgs_per_s: number;
   mb_per_s: number;
+  /** Messages per second of each run, in the order run. */
+  runs: number[];
 }
 
 /** One side of one measurement: the statistics, or why there are none. */
@@ -239,12 +255,12 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Several runs of one measurement: the median of each statistic, or the last error. */
-function combine(outcomes: Outcome[]): { value: Record<string, number> | null; error?: string } {
+/** Several runs of one measurement: the median of each statistic, each run's `key`, or the last error. */
+function combine(outcomes: Outcome[], key: string): { value: Record<string, number> | null; runs: number[]; error?: string } {
   const good = outcomes.filter((o) => o.value !== null).map((o) => o.value!);
-  if (good.length === 0) return { value: null, error: outcomes.at(-1)?.error };
+  if (good.length === 0) return { value: null, runs: [], error: outcomes.at(-1)?.error };
   const keys = Object.keys(good[0]!);
-  return { value: Object.fromEntries(keys.map((k) => [k, median(good.map((g) => g[k]!))])) };
+  return { value: Object.fromEntries(keys.map((k) => [k, median(good.map((g) => g[k]!))])), runs: good.map((g) => Number(g[key]!.toPrecision(4))) };
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,15 +294,20 @@ export function markdownTable(result: BenchResult): string {
     return `| ${cells.join(" | ")} |`;
   });
   const notes = result.mechanisms.flatMap((m) => m.notes.map((n) => `- ${m.label}: ${n}`));
+  const range = (runs: number[] | undefined) => (runs && runs.length > 1 ? `${shortNumber(Math.min(...runs), "/s")} to ${shortNumber(Math.max(...runs), "/s")}` : null);
+  const spread = result.mechanisms
+    .filter((m) => m.group === "shm" && range(m.throughput["64"]?.ts?.runs))
+    .map((m) => `- ${m.label}: TypeScript ${range(m.throughput["64"]!.ts!.runs)}, C ${range(m.throughput["64"]!.c?.runs) ?? "—"}`);
   const targets = result.targets.map((t) => `- ${t.met === null ? "?" : t.met ? "✓" : "✗"} ${t.name}: ${t.value === null ? "not measured" : `${t.value.toFixed(2)}`} (${t.limit})`);
   const m = result.machine;
   return [
-    `Measured ${result.generated.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.arch}), ${m.kernel}, ${m.os}, Bun ${m.bun}, ${m.compiler}; load average ${m.loadStart.join(", ")} at the start and ${m.loadEnd.join(", ")} at the end.${result.quick ? " A quick run: indicative only." : ""} TS/C is TypeScript's time divided by C's: 1.00× is as fast as C. Regenerate with \`${result.command}\`.`,
+    `Measured ${result.generated.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.arch}), ${m.kernel}, ${m.os}, Bun ${m.bun}, ${m.compiler}; load average ${m.loadStart.join(", ")} at the start and ${m.loadEnd.join(", ")} at the end.${result.quick ? " A quick run: indicative only." : ""} Round trips: ${result.settings.latencyPinning ?? "unpinned"}. TS/C is TypeScript's time divided by C's: 1.00× is as fast as C. Regenerate with \`${result.command}\`.`,
     "",
     ...head,
     ...rows,
     "",
     ...(notes.length > 0 ? ["Not measured:", "", ...notes, ""] : []),
+    ...(spread.length > 0 ? [`64-byte throughput of the shared-memory mechanisms, slowest and fastest of the ${result.settings.repeats} runs:`, "", ...spread, ""] : []),
     "Targets:",
     "",
     ...targets,
@@ -394,6 +415,8 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
       if (limit && size > limit.bytes) skipped.set(key(job), `${size >= 1024 ? `${size / 1024} KiB` : `${size} B`} messages: ${limit.why}, ${limit.bytes} bytes`);
     }
 
+    const taskset = Bun.which("taskset");
+    settings.latencyPinning = taskset ? "taskset -c 0: both processes on one core (shm-spin: unpinned, on two)" : "none: taskset not found";
     const started = performance.now();
     for (let round = 0; round < settings.repeats; round++) {
       for (const job of jobs) {
@@ -406,7 +429,8 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
         const args = [String(size), String(count), String(warmup)];
         const sides: ("ts" | "c")[] = job.spec.c === null ? ["ts"] : round % 2 === 0 ? ["ts", "c"] : ["c", "ts"];
         for (const side of sides) {
-          const argv = side === "ts" ? [process.execPath, RUN_TS, job.spec.id, mode, ...args] : [binary, job.spec.c!, mode, ...args];
+          const pin = mode === "latency" && taskset && !job.spec.twoCores ? [taskset, "-c", "0"] : [];
+          const argv = [...pin, ...(side === "ts" ? [process.execPath, RUN_TS, job.spec.id, mode, ...args] : [binary, job.spec.c!, mode, ...args])];
           const outcome = await measure(argv, settings.timeout);
           const left = sweep(outcome.pid);
           if (left.length > 0) console.log(`  removed what a killed run left: ${left.join(", ")}`);
@@ -430,24 +454,25 @@ export async function runBench(argv: string[]): Promise<BenchResult> {
           return { ts: null, c: null };
         }
         const entry = raw.get(k)!;
-        const ts = combine(entry.ts);
-        const c = spec.c === null ? { value: null } : combine(entry.c);
+        const key = kind === "latency" ? "median_us" : "msgs_per_s";
+        const ts = combine(entry.ts, key);
+        const c = spec.c === null ? { value: null, runs: [] as number[], error: undefined } : combine(entry.c, key);
         if (ts.value === null) notes.push(`${kind === "latency" ? "round trip" : `${kind} B`} from TypeScript: ${ts.error}`);
         if (spec.c !== null && c.value === null) notes.push(`${kind === "latency" ? "round trip" : `${kind} B`} from C: ${c.error}`);
-        return { ts: ts.value, c: c.value };
+        return { ts: ts.value, c: c.value, tsRuns: ts.runs, cRuns: c.runs };
       };
       const lat = pick("latency");
       const latency = {
-        ts: lat.ts === null ? null : { median_us: lat.ts.median_us!, p99_us: lat.ts.p99_us!, mean_us: lat.ts.mean_us! },
-        c: lat.c === null ? null : { median_us: lat.c.median_us!, p99_us: lat.c.p99_us!, mean_us: lat.c.mean_us! },
+        ts: lat.ts === null ? null : { median_us: lat.ts.median_us!, p99_us: lat.ts.p99_us!, mean_us: lat.ts.mean_us!, runs: lat.tsRuns! },
+        c: lat.c === null ? null : { median_us: lat.c.median_us!, p99_us: lat.c.p99_us!, mean_us: lat.c.mean_us!, runs: lat.cRuns! },
         ratio: null as number | null,
       };
       if (latency.ts && latency.c) latency.ratio = latency.ts.median_us / latency.c.median_us;
       const throughput: MechanismResult["throughput"] = {};
       for (const size of SIZES) {
         const t = pick(size);
-        const ts = t.ts === null ? null : { msgs_per_s: t.ts.msgs_per_s!, mb_per_s: t.ts.mb_per_s! };
-        const c = t.c === null ? null : { msgs_per_s: t.c.msgs_per_s!, mb_per_s: t.c.mb_per_s! };
+        const ts = t.ts === null ? null : { msgs_per_s: t.ts.msgs_per_s!, mb_per_s: t.ts.mb_per_s!, runs: t.tsRuns! };
+        const c = t.c === null ? null : { msgs_per_s: t.c.msgs_per_s!, mb_per_s: t.c.mb_per_s!, runs: t.cRuns! };
         throughput[String(size)] = { ts, c, ratio: ts && c ? c.msgs_per_s / ts.msgs_per_s : null };
       }
       return { id: spec.id, label: spec.label, group: spec.group, c: spec.c, scale: options.quick ? 1 : (spec.scale ?? 1), latency, throughput, notes };

@@ -308,6 +308,15 @@ static void chan_recv(struct chan *c, unsigned char *buf) {
     size_t stride = n + 8;
     if (cur == c->known) {
       c->known = atomic_load(&r->head);
+      if (cur == c->known && atomic_load(&r->cursor) != cur) {
+        /* About to wait: the producer must know how far this consumer got. */
+        atomic_store(&r->cursor, cur);
+        int one = 1;
+        if (atomic_load(&r->producer_waiting) == 1 && atomic_compare_exchange_strong(&r->producer_waiting, &one, 0)) {
+          atomic_fetch_add(&r->space, 1);
+          futex_wake(&r->space, 1);
+        }
+      }
       int spins = 0;
       while (cur == c->known) {
         if (spins < RING_SPIN) {
@@ -331,10 +340,10 @@ static void chan_recv(struct chan *c, unsigned char *buf) {
     int32_t len = ((int32_t *)slot)[1];
     memcpy(buf, slot + 8, (size_t)len);
     c->local = cur + 1;
-    /* Publish the cursor every 64 records while the ring has room to spare; at once when
-       caught up, when the ring was nearly full, or when the producer waits (lib/ring.ts: CURSOR_BATCH). */
+    /* Publish the cursor every 64 records while the ring has room to spare; at once when the
+       ring was nearly full or the producer waits; and before waiting, above (lib/ring.ts: CURSOR_BATCH). */
     int eager = (int)c->k > 64 ? (int)c->k - 64 : 0;
-    if (((cur + 1) & 63) != 0 && cur + 1 != c->known && c->known - (cur + 1) < eager && atomic_load(&r->producer_waiting) == 0) return;
+    if (((cur + 1) & 63) != 0 && c->known - (cur + 1) < eager && atomic_load(&r->producer_waiting) == 0) return;
     atomic_store(&r->cursor, cur + 1);
     int one = 1;
     if (atomic_load(&r->producer_waiting) == 1 && atomic_compare_exchange_strong(&r->producer_waiting, &one, 0)) {
