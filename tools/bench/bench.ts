@@ -270,29 +270,46 @@ function fmtRatio(ratio: number | null): string {
   return ratio === null ? "—" : `${ratio.toFixed(2)}×`;
 }
 
-function fmtUs(stats: Side<LatencyStats>): string {
-  return stats === null ? "—" : `${stats.median_us.toFixed(1)} / ${stats.p99_us.toFixed(1)}`;
-}
-
 function fmtRate(stats: Side<ThroughputStats>, size: number): string {
   if (stats === null) return "—";
-  return size >= 4096 ? `${Math.round(stats.mb_per_s)} MB/s` : shortNumber(stats.msgs_per_s, "/s");
+  return size >= 4096 ? String(Math.round(stats.mb_per_s)) : shortNumber(stats.msgs_per_s, "/s");
 }
 
-/** The results as a Markdown table (what chapter 11 includes), and the targets under it. */
+/** The results as Markdown tables (what chapter 11 includes), and the targets under them. */
 export function markdownTable(result: BenchResult): string {
-  const head = [
-    "| mechanism | round trip µs, median / p99: TS | C | TS/C | 64 B msgs/s: TS | C | TS/C | 4 KiB: TS | C | TS/C | 64 KiB: TS | C | TS/C |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+  const us = (v: number | undefined) => (v === undefined ? "—" : v.toFixed(1));
+  const latency = [
+    "Round trip of 64 bytes, in µs:",
+    "",
+    "| mechanism | TS median | TS p99 | C median | C p99 | TS/C |",
+    "|---|--:|--:|--:|--:|--:|",
+    ...result.mechanisms.map(
+      (m) => `| ${m.label} | ${us(m.latency.ts?.median_us)} | ${us(m.latency.ts?.p99_us)} | ${us(m.latency.c?.median_us)} | ${us(m.latency.c?.p99_us)} | ${fmtRatio(m.latency.ratio)} |`,
+    ),
   ];
-  const rows = result.mechanisms.map((m) => {
-    const cells = [m.label, fmtUs(m.latency.ts), fmtUs(m.latency.c), fmtRatio(m.latency.ratio)];
-    for (const size of SIZES) {
-      const t = m.throughput[String(size)]!;
-      cells.push(fmtRate(t.ts, size), fmtRate(t.c, size), fmtRatio(t.ratio));
-    }
-    return `| ${cells.join(" | ")} |`;
-  });
+  const small = [
+    "Throughput of 64-byte messages, per second:",
+    "",
+    "| mechanism | TS | C | TS/C |",
+    "|---|--:|--:|--:|",
+    ...result.mechanisms.map((m) => {
+      const t = m.throughput["64"]!;
+      return `| ${m.label} | ${fmtRate(t.ts, 64)} | ${fmtRate(t.c, 64)} | ${fmtRatio(t.ratio)} |`;
+    }),
+  ];
+  const large = [
+    "Throughput of 4 KiB and 64 KiB messages, in MB/s:",
+    "",
+    "| mechanism | 4 KiB: TS | C | TS/C | 64 KiB: TS | C | TS/C |",
+    "|---|--:|--:|--:|--:|--:|--:|",
+    ...result.mechanisms.map((m) => {
+      const cells = [4096, 65536].flatMap((size) => {
+        const t = m.throughput[String(size)]!;
+        return [fmtRate(t.ts, size), fmtRate(t.c, size), fmtRatio(t.ratio)];
+      });
+      return `| ${m.label} | ${cells.join(" | ")} |`;
+    }),
+  ];
   const notes = result.mechanisms.flatMap((m) => m.notes.map((n) => `- ${m.label}: ${n}`));
   const range = (runs: number[] | undefined) => (runs && runs.length > 1 ? `${shortNumber(Math.min(...runs), "/s")} to ${shortNumber(Math.max(...runs), "/s")}` : null);
   const spread = result.mechanisms
@@ -303,8 +320,11 @@ export function markdownTable(result: BenchResult): string {
   return [
     `Measured ${result.generated.slice(0, 10)} on ${m.cpu} (${m.cores} cores, ${m.arch}), ${m.kernel}, ${m.os}, Bun ${m.bun}, ${m.compiler}; load average ${m.loadStart.join(", ")} at the start and ${m.loadEnd.join(", ")} at the end.${result.quick ? " A quick run: indicative only." : ""} Round trips: ${result.settings.latencyPinning ?? "unpinned"}. TS/C is TypeScript's time divided by C's: 1.00× is as fast as C. Regenerate with \`${result.command}\`.`,
     "",
-    ...head,
-    ...rows,
+    ...latency,
+    "",
+    ...small,
+    "",
+    ...large,
     "",
     ...(notes.length > 0 ? ["Not measured:", "", ...notes, ""] : []),
     ...(spread.length > 0 ? [`64-byte throughput of the shared-memory mechanisms, slowest and fastest of the ${result.settings.repeats} runs:`, "", ...spread, ""] : []),
