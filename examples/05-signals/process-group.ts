@@ -28,7 +28,8 @@ async function until(check: () => boolean): Promise<void> {
 
 // ANCHOR: group
 using job = spawn(["sh", "-c", "sleep 60 & sleep 60 & wait"], { processGroup: 0 }); // a new group, led by sh
-await until(() => members(job.pid).length === 3);
+// Three processes, each asleep (a sleep that has just started may still be running).
+await until(() => members(job.pid).length === 3 && members(job.pid).every((m) => m.endsWith("S")));
 console.log(`group ${job.pid}: ${members(job.pid).join(", ")}`);
 
 killGroup(job.pid, "SIGSTOP"); // kill(-pgid, SIGSTOP): all three at once
@@ -36,7 +37,7 @@ await until(() => members(job.pid).every((m) => m.endsWith("T")));
 console.log(`after SIGSTOP: ${members(job.pid).join(", ")}`);
 
 killGroup(job.pid, "SIGCONT");
-await until(() => members(job.pid).every((m) => !m.endsWith("T")));
+await until(() => members(job.pid).every((m) => m.endsWith("S")));
 console.log(`after SIGCONT: ${members(job.pid).join(", ")}`);
 
 killGroup(job.pid, "SIGTERM");
