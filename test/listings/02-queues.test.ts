@@ -5,39 +5,12 @@
  * in /dev/shm, no System V queue. Fails if a listing has no test here.
  * Nothing is checked against the clock.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import fs from "node:fs";
-import path from "node:path";
 import { queueLimits, queueMemory } from "../../lib/index.ts";
+import { listings } from "./support.ts";
 
-const DIR = path.resolve(import.meta.dir, "../../examples/02-queues");
-const PREFIX = `ipcbook-listing02-${process.pid}-${Date.now().toString(36)}`;
-const TIMEOUT_MS = 60_000;
-
-/** Listings that have a test below. */
-const covered = new Set<string>();
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
-
-async function run(file: string): Promise<Run> {
-  const child = Bun.spawn([process.execPath, path.join(DIR, file)], {
-    env: { ...process.env, IPC_PREFIX: PREFIX },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS - 5_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return { code, stdout, stderr, pid: child.pid };
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const { listing, everyListingRun } = listings("examples/02-queues", { leaks: ["mqueue", "shm"] });
 
 /** Whether the mqueue file system is mounted at /dev/mqueue. */
 function mqueueMounted(): boolean {
@@ -46,12 +19,6 @@ function mqueueMounted(): boolean {
   } catch {
     return false;
   }
-}
-
-/** Our queues in /dev/mqueue and objects in /dev/shm. */
-function leftovers(): string[] {
-  const dirs = mqueueMounted() ? ["/dev/mqueue", "/dev/shm"] : ["/dev/shm"];
-  return dirs.flatMap((dir) => fs.readdirSync(dir).filter((entry) => entry.startsWith(PREFIX)).map((entry) => `${dir}/${entry}`));
 }
 
 /** The ids of the System V message queues the kernel lists. */
@@ -64,28 +31,6 @@ function sysvQueueIds(): number[] {
 function linesStarting(text: string, start: string): string[] {
   return text.split("\n").filter((line) => line.startsWith(start));
 }
-
-/** Defines the test of one listing: runs it, checks status, stderr and leftovers, then `check`. */
-function listing(file: string, check: (result: Run) => void): void {
-  covered.add(file);
-  test(
-    file,
-    async () => {
-      const result = await run(file);
-      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(leftovers()).toEqual([]);
-      check(result);
-    },
-    TIMEOUT_MS,
-  );
-}
-
-afterAll(() => {
-  // A safety net for a failing run; the tests above assert there is nothing to do.
-  for (const file of leftovers()) fs.rmSync(file, { force: true });
-});
 
 describe("chapter 2 listings", () => {
   listing("producer-consumer.ts", ({ stdout }) => {
@@ -223,9 +168,5 @@ describe("chapter 2 listings", () => {
     expect(stdout).toContain(`parent: child ${child} exited with code 0`);
   });
 
-  test("every listing in examples/02-queues has a test", () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".ts")).sort();
-    expect(files.length).toBeGreaterThan(0);
-    expect([...covered].sort()).toEqual(files);
-  });
+  everyListingRun();
 });

@@ -4,93 +4,15 @@
  * left nothing behind: no object in /dev/shm, no System V segment, no
  * temporary directory.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect } from "bun:test";
 import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { listings } from "./support.ts";
 
-const DIR = path.resolve(import.meta.dir, "../../examples/03-shm");
-const PREFIX = `ipcbook-listing03-${process.pid}-${Date.now().toString(36)}`;
-const TIMEOUT_MS = 60_000;
-
-/** Listings that have a test below; filled in as the tests are defined. */
-const covered = new Set<string>();
-/** Pids of every listing process started, for the System V check and clean-up. */
-const pids: number[] = [];
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  pid: number;
-}
-
-async function run(file: string, args: string[] = []): Promise<Run> {
-  const child = Bun.spawn([process.execPath, path.join(DIR, file), ...args], {
-    env: { ...process.env, IPC_PREFIX: PREFIX },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  pids.push(child.pid);
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS - 5_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    return { code, stdout, stderr, pid: child.pid };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Our objects in /dev/shm. */
-function leftoverObjects(): string[] {
-  return fs.readdirSync("/dev/shm").filter((entry) => entry.startsWith(PREFIX));
-}
-
-/** Our temporary directories. */
-function leftoverTempDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((entry) => entry.startsWith(PREFIX));
-}
-
-/** System V segments created by one of `creators`: [shmid, cpid] pairs. */
-function leftoverSegments(creators: number[]): [number, number][] {
-  const rows = fs.readFileSync("/proc/sysvipc/shm", "utf8").trim().split("\n").slice(1);
-  const segments = rows.map((row) => row.trim().split(/\s+/).map(Number)).map((cols) => [cols[1]!, cols[4]!] as [number, number]);
-  return segments.filter(([, cpid]) => creators.includes(cpid));
-}
-
-/** Defines the test for one listing: runs it, checks the exit code and that nothing leaked, then `check`. */
-function listing(file: string, check: (result: Run) => void, args: string[] = []): void {
-  covered.add(file);
-  test(
-    file,
-    async () => {
-      const result = await run(file, args);
-      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(leftoverObjects()).toEqual([]);
-      expect(leftoverTempDirs()).toEqual([]);
-      expect(leftoverSegments([result.pid])).toEqual([]);
-      check(result);
-    },
-    TIMEOUT_MS,
-  );
-}
-
-afterAll(() => {
-  // A safety net for a failing run; the tests above assert there is nothing to do.
-  for (const entry of leftoverObjects()) fs.rmSync(path.join("/dev/shm", entry), { force: true });
-  for (const entry of leftoverTempDirs()) fs.rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
-  for (const [id] of leftoverSegments(pids)) Bun.spawnSync(["ipcrm", "-m", String(id)]);
-});
+const { listing, everyListingRun, prefix } = listings("examples/03-shm", { leaks: ["shm", "tmp", "sysv-shm"] });
 
 describe("chapter 3 listings", () => {
   listing("create-and-map.ts", ({ stdout }) => {
-    expect(stdout).toContain(`created /${PREFIX}-greeting-`);
+    expect(stdout).toContain(`created /${prefix}-greeting-`);
     expect(stdout).toMatch(/: size 0\n/);
     expect(stdout).toContain("after ftruncate: size 4096");
     expect(stdout).toMatch(/mode 600, 4096 bytes/);
@@ -165,9 +87,5 @@ describe("chapter 3 listings", () => {
     expect(stdout).toMatch(/a writable view of a read-only mapping: TypeError: .*SIGSEGV/);
   });
 
-  test("every listing in examples/03-shm has a test", () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".ts")).sort();
-    expect(files.length).toBeGreaterThan(0);
-    expect([...covered].sort()).toEqual(files);
-  });
+  everyListingRun();
 });

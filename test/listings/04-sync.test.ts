@@ -5,78 +5,11 @@
  * /dev/shm, no process. Numbers that depend on the scheduler (spins, CPU
  * time, ticks) are checked for form and consistency, never for size.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import fs from "node:fs";
-import path from "node:path";
+import { describe, expect } from "bun:test";
 import { Mutex, Semaphore } from "../../lib/index.ts";
+import { listings } from "./support.ts";
 
-const DIR = path.resolve(import.meta.dir, "../../examples/04-sync");
-const PREFIX = `ipcbook-listing04-${process.pid}-${Date.now().toString(36)}`;
-const TIMEOUT_MS = 60_000;
-
-const covered = new Set<string>();
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(file: string, args: string[] = []): Promise<Run> {
-  const child = Bun.spawn([process.execPath, path.join(DIR, file), ...args], {
-    env: { ...process.env, IPC_PREFIX: PREFIX },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS - 5_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Our objects in /dev/shm, named semaphores ("sem." + name) included. */
-function leftoverObjects(): string[] {
-  return fs.readdirSync("/dev/shm").filter((entry) => entry.includes(PREFIX));
-}
-
-/** Processes still running one of the listings (children a listing forgot). */
-function leftoverProcesses(): string[] {
-  const found: string[] = [];
-  for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-      const environ = fs.readFileSync(`/proc/${pid}/environ`, "utf8");
-      if (cmdline.includes(DIR) && environ.includes(PREFIX)) found.push(`${pid}: ${cmdline.trim()}`);
-    } catch {
-      // gone while we looked
-    }
-  }
-  return found;
-}
-
-function listing(file: string, check: (result: Run) => void, args: string[] = []): void {
-  covered.add(file);
-  test(
-    file,
-    async () => {
-      const result = await run(file, args);
-      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(leftoverObjects()).toEqual([]);
-      expect(leftoverProcesses()).toEqual([]);
-      check(result);
-    },
-    TIMEOUT_MS,
-  );
-}
-
-afterAll(() => {
-  for (const entry of leftoverObjects()) fs.rmSync(path.join("/dev/shm", entry), { force: true });
-});
+const { listing, everyListingRun } = listings("examples/04-sync", { leaks: ["shm", "processes-with-prefix"] });
 
 describe("chapter 4 listings", () => {
   listing("lost-bonus-fixed.ts", ({ stdout }) => {
@@ -90,7 +23,7 @@ describe("chapter 4 listings", () => {
       expect(stdout).toContain("a = 400000, b = 400000, expected 400000 each");
       expect(stdout.match(/^process \d+: 200000 iterations, found the lock taken \d+ times$/gm)).toHaveLength(2);
     },
-    ["200000"],
+    { args: ["200000"] },
   );
 
   listing("futex-lock.ts", ({ stdout }) => {
@@ -146,7 +79,7 @@ describe("chapter 4 listings", () => {
       expect(stdout).toContain("two processes, 50000 increments each: a = 100000, b = 100000");
       expect(stdout).toContain("the holder was killed; lock(0.2): ETIMEDOUT: the lock stays taken forever");
     },
-    ["50000"],
+    { args: ["50000"] },
   );
 
   listing("async-wait.ts", ({ stdout }) => {
@@ -170,9 +103,5 @@ describe("chapter 4 listings", () => {
     expect(stdout).toContain("items 1, spaces 16, slot 0 holds 3.5");
   });
 
-  test("every listing in examples/04-sync has a test", () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".ts")).sort();
-    expect(files.length).toBeGreaterThan(0);
-    expect([...covered].sort()).toEqual(files);
-  });
+  everyListingRun();
 });

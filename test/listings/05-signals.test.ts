@@ -7,9 +7,9 @@
  * compiles it; a listing file no test runs fails the last test.
  */
 import { describe, expect } from "bun:test";
-import { listings } from "./05-06-support.ts";
+import { listings } from "./support.ts";
 
-const { listing, everyListingRun } = listings("examples/05-signals", "05");
+const { listing, everyListingRun } = listings("examples/05-signals", { leaks: ["shm", "tmp"], processGroup: true });
 
 describe("chapter 5 listings", () => {
   listing("kill-list.ts", ({ stdout }) => {
@@ -73,7 +73,7 @@ describe("chapter 5 listings", () => {
       expect(stdout).toMatch(/^SIGTERM noted between two steps \(.+\); finishing cleanly$/m);
       expect(stdout).toContain("exit status 0");
     },
-    ["c-handler.c"],
+    { also: ["c-handler.c"] },
   );
 
   listing("js-handler.ts", ({ stdout }) => {

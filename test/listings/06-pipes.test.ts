@@ -7,9 +7,9 @@
  * must be gone too). A listing file no test runs fails the last test.
  */
 import { describe, expect } from "bun:test";
-import { listings } from "./05-06-support.ts";
+import { listings } from "./support.ts";
 
-const { listing, everyListingRun } = listings("examples/06-pipes", "06");
+const { listing, everyListingRun } = listings("examples/06-pipes", { leaks: ["shm", "tmp"], processGroup: true });
 
 describe("chapter 6 listings", () => {
   listing("pipe-basics.ts", ({ stdout }) => {

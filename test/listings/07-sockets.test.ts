@@ -6,90 +6,10 @@
  * and no process it started. Measured numbers are printed, never
  * asserted.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { unixSocketTable } from "../../lib/index.ts";
+import { describe, expect } from "bun:test";
+import { listings } from "./support.ts";
 
-const DIR = path.resolve(import.meta.dir, "../../examples/07-sockets");
-const PREFIX = `ipcbook-listing07-${process.pid}-${Date.now().toString(36)}`;
-const TIMEOUT_MS = 60_000;
-
-/** Listings that have a test below; filled in as the tests are defined. */
-const covered = new Set<string>();
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(file: string, args: string[] = []): Promise<Run> {
-  const child = Bun.spawn([process.execPath, path.join(DIR, file), ...args], {
-    env: { ...process.env, IPC_PREFIX: PREFIX },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS - 5_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function leftoverTempDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((entry) => entry.startsWith(PREFIX));
-}
-
-/** Processes still running one of this chapter's listings. */
-function leftoverProcesses(): string[] {
-  const left: string[] = [];
-  for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-      if (cmdline.includes(DIR)) left.push(`${pid}: ${cmdline}`);
-    } catch {
-      // it ended while we looked
-    }
-  }
-  return left;
-}
-
-/** Sockets whose name has our prefix (abstract names, or paths in our folders). */
-function leftoverSockets(): string[] {
-  return unixSocketTable()
-    .filter((e) => e.address !== null && JSON.stringify(e.address).includes(PREFIX))
-    .map((e) => e.line);
-}
-
-function listing(file: string, check: (result: Run) => void, args: string[] = []): void {
-  covered.add(file);
-  test(
-    file,
-    async () => {
-      const result = await run(file, args);
-      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(leftoverProcesses()).toEqual([]);
-      expect(leftoverTempDirs()).toEqual([]);
-      expect(leftoverSockets()).toEqual([]);
-      check(result);
-    },
-    TIMEOUT_MS,
-  );
-}
-
-afterAll(() => {
-  for (const entry of leftoverTempDirs()) fs.rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
-});
+const { listing, everyListingRun, prefix } = listings("examples/07-sockets", { leaks: ["processes", "tmp", "sockets"] });
 
 describe("chapter 7 listings", () => {
   listing("echo-server.ts", ({ stdout }) => {
@@ -112,7 +32,7 @@ describe("chapter 7 listings", () => {
   });
 
   listing("abstract.ts", ({ stdout }) => {
-    expect(stdout).toMatch(new RegExp(`bound to @${PREFIX}-clock-(\\d+); /proc/net/unix lists it: @${PREFIX}-clock-\\1`));
+    expect(stdout).toMatch(new RegExp(`bound to @${prefix}-clock-(\\d+); /proc/net/unix lists it: @${prefix}-clock-\\1`));
     expect(stdout).toContain("the client got: 2024-04-15T10:30:00.000Z");
     expect(stdout).toContain("after close: the listening socket is listed: false");
   });
@@ -168,11 +88,7 @@ describe("chapter 7 listings", () => {
     expect(stdout).toContain("500 round trips of 64 bytes, then 4 MiB in 64 KiB writes, to another process:");
     expect(stdout).toMatch(/^unix\s+[\d.]+ µs per round trip\s+\d+ MiB\/s$/m);
     expect(stdout).toMatch(/^tcp\s+[\d.]+ µs per round trip\s+\d+ MiB\/s$/m);
-  }, ["500", "4"]);
+  }, { args: ["500", "4"] });
 
-  test("every listing in examples/07-sockets has a test", () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".ts")).sort();
-    expect(files.length).toBeGreaterThan(0);
-    expect([...covered].sort()).toEqual(files);
-  });
+  everyListingRun();
 });

@@ -4,84 +4,10 @@
  * that it left nothing behind: no temporary folder, and no process it
  * started (a lock holder it forgot would keep its locks).
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { describe, expect } from "bun:test";
+import { listings } from "./support.ts";
 
-const DIR = path.resolve(import.meta.dir, "../../examples/08-locks");
-const PREFIX = `ipcbook-listing08-${process.pid}-${Date.now().toString(36)}`;
-const TIMEOUT_MS = 60_000;
-
-/** Listings that have a test below; filled in as the tests are defined. */
-const covered = new Set<string>();
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(file: string, args: string[] = []): Promise<Run> {
-  const child = Bun.spawn([process.execPath, path.join(DIR, file), ...args], {
-    env: { ...process.env, IPC_PREFIX: PREFIX },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS - 5_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(child.stdout).text(),
-      new Response(child.stderr).text(),
-      child.exited,
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Our temporary folders. */
-function leftoverTempDirs(): string[] {
-  return fs.readdirSync(os.tmpdir()).filter((entry) => entry.startsWith(PREFIX));
-}
-
-/** Processes still running one of this chapter's listings (a child a listing forgot to end). */
-function leftoverProcesses(): string[] {
-  const left: string[] = [];
-  for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
-      if (cmdline.includes(DIR)) left.push(`${pid}: ${cmdline}`);
-    } catch {
-      // it ended while we looked
-    }
-  }
-  return left;
-}
-
-/** Defines the test for one listing: runs it, checks the exit code and that nothing leaked, then `check`. */
-function listing(file: string, check: (result: Run) => void, args: string[] = []): void {
-  covered.add(file);
-  test(
-    file,
-    async () => {
-      const result = await run(file, args);
-      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(leftoverProcesses()).toEqual([]);
-      expect(leftoverTempDirs()).toEqual([]);
-      check(result);
-    },
-    TIMEOUT_MS,
-  );
-}
-
-afterAll(() => {
-  // A safety net for a failing run; the tests above assert there is nothing to do.
-  for (const entry of leftoverTempDirs()) fs.rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
-});
+const { listing, everyListingRun } = listings("examples/08-locks", { leaks: ["processes", "tmp"] });
 
 describe("chapter 8 listings", () => {
   listing("toctou.ts", ({ stdout }) => {
@@ -117,7 +43,7 @@ describe("chapter 8 listings", () => {
     expect(Number(none![2]) + Number(none![3])).toBe(Number(none![1]));
     expect(locked![2]).toBe(locked![1]);
     expect(locked![3]).toBe("0");
-  }, ["3", "300"]);
+  }, { args: ["3", "300"] });
 
   listing("record-locks.ts", ({ stdout }) => {
     const clerk = stdout.match(/the clerk is (\d+)/)![1];
@@ -164,9 +90,5 @@ describe("chapter 8 listings", () => {
     if (Bun.which("lslocks") !== null) expect(stdout).toMatch(/lslocks lists \d+ of our locks/);
   });
 
-  test("every listing in examples/08-locks has a test", () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".ts")).sort();
-    expect(files.length).toBeGreaterThan(0);
-    expect([...covered].sort()).toEqual(files);
-  });
+  everyListingRun();
 });

@@ -4,66 +4,10 @@
  * status, and that it left nothing behind in /dev/shm, /dev/mqueue or the
  * temporary folder.
  */
-import { afterAll, describe, expect, test } from "bun:test";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { describe, expect } from "bun:test";
+import { listings } from "./support.ts";
 
-const DIR = path.resolve(import.meta.dir, "../../examples/10-capstone");
-const PREFIX = `ipcbook-listing10-${process.pid}-${Date.now().toString(36)}`;
-const TIMEOUT_MS = 90_000;
-
-/** Listings that have a test below; filled in as the tests are defined. */
-const covered = new Set<string>();
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(file: string, args: string[] = []): Promise<Run> {
-  const child = Bun.spawn([process.execPath, path.join(DIR, file), ...args], {
-    env: { ...process.env, IPC_PREFIX: PREFIX },
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => child.kill("SIGKILL"), TIMEOUT_MS - 5_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Our objects in /dev/shm, /dev/mqueue and the temporary folder. */
-function leftovers(): string[] {
-  return ["/dev/shm", "/dev/mqueue", os.tmpdir()].flatMap((dir) =>
-    fs.existsSync(dir) ? fs.readdirSync(dir).filter((entry) => entry.startsWith(PREFIX)).map((entry) => path.join(dir, entry)) : [],
-  );
-}
-
-function listing(file: string, check: (result: Run) => void, args: string[] = []): void {
-  covered.add(file);
-  test(
-    file,
-    async () => {
-      const result = await run(file, args);
-      if (result.code !== 0) console.error(`${file} stderr:\n${result.stderr}`);
-      expect(result.code).toBe(0);
-      expect(result.stderr).toBe("");
-      expect(leftovers()).toEqual([]);
-      check(result);
-    },
-    TIMEOUT_MS,
-  );
-}
-
-afterAll(() => {
-  // A safety net for a failing run; the tests above assert there is nothing to do.
-  for (const entry of leftovers()) fs.rmSync(entry, { recursive: true, force: true });
-});
+const { listing, everyListingRun, prefix } = listings("examples/10-capstone", { leaks: ["shm", "mqueue", "tmp"], timeoutMs: 90_000 });
 
 describe("chapter 10 listings", () => {
   listing("descriptors.ts", ({ stdout }) => {
@@ -89,7 +33,7 @@ describe("chapter 10 listings", () => {
       expect(wrong).toBeGreaterThanOrEqual(0);
       expect(right).toBe(0);
     },
-    ["500"],
+    { args: ["500"] },
   );
 
   listing(
@@ -99,11 +43,11 @@ describe("chapter 10 listings", () => {
       expect(stdout).toMatch(/^data in the ring, notices in queues: +1000 items × 3 consumers in +\d+ ms, \d+ MB\/s delivered$/m);
       expect(stdout).toMatch(/^kernel copies of the data: 6000 through the queues, 0 through the ring; the ring took \d+% of the time$/m);
     },
-    ["1000", "4096"],
+    { args: ["1000", "4096"] },
   );
 
   listing("library-ring.ts", ({ stdout }) => {
-    expect(stdout).toMatch(new RegExp(`^consumer: seat 0, notices on /${PREFIX}-prices-\\d+-c0$`, "m"));
+    expect(stdout).toMatch(new RegExp(`^consumer: seat 0, notices on /${prefix}-prices-\\d+-c0$`, "m"));
     expect(stdout).toContain("consumer: EURPLN 4.2715\nconsumer: EURCZK 25.082\nconsumer: USDPLN 3.9402\nconsumer: the producer ended the stream\n");
     expect(stdout).toMatch(/^status: head 3, state ended, consumers 0; a notice is 1 \(data\) or 2 \(end\)/m);
   });
@@ -125,9 +69,5 @@ describe("chapter 10 listings", () => {
     expect(stdout).toContain("all 30 jobs done exactly once by the living: true; job 0 was handed on");
   });
 
-  test("every listing in examples/10-capstone has a test", () => {
-    const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".ts")).sort();
-    expect(files.length).toBeGreaterThan(0);
-    expect([...covered].sort()).toEqual(files);
-  });
+  everyListingRun();
 });
