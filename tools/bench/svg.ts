@@ -59,7 +59,8 @@ export function chart(result: BenchResult): string {
   const out: string[] = [];
   const title = "Linux IPC from TypeScript and from C";
   const machine = result.machine;
-  const subtitle = `${machine.cpu}, ${machine.cores} cores, ${machine.kernel}, Bun ${machine.bun}; load ${machine.loadStart.join(" ")}${result.quick ? " (quick run: indicative only)" : ""}`;
+  const pinned = result.settings.latencyPinning?.startsWith("taskset") ? "; round trips on one core" : "";
+  const subtitle = `${machine.cpu}, ${machine.cores} cores, ${machine.kernel}, Bun ${machine.bun}; load ${machine.loadStart.join(" ")}${pinned}${result.quick ? " (quick run: indicative only)" : ""}`;
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-labelledby="title desc">`,
     `  <title id="title">${escape(title)}</title>`,
