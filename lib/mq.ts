@@ -911,6 +911,8 @@ export class SysVMessageQueue {
   readonly id: number;
   /** The key it was found or created with (0 for a private queue). */
   readonly key: number;
+  /** /proc/sys/kernel/msgmax, read once on first use rather than on every message. */
+  #msgmax: number | undefined;
 
   /**
    * Gets the queue with `key` (a number, often from `SysVMessageQueue.key()`),
@@ -938,7 +940,7 @@ export class SysVMessageQueue {
   send(data: string | Uint8Array, options: SysVSendOptions = {}): void {
     const bytes = messageBytes(data, "msgsnd");
     const type = count(options.type ?? 1, "msgsnd: type", Number.MAX_SAFE_INTEGER, 1);
-    const msgmax = readKernel("msgmax");
+    const msgmax = this.#limit();
     if (bytes.length > msgmax) {
       throw invalid("msgsnd", this.label, `the message is ${bytes.length} bytes, longer than the limit of ${msgmax} (/proc/sys/kernel/msgmax)`);
     }
@@ -955,12 +957,17 @@ export class SysVMessageQueue {
   receive(options: SysVReceiveOptions = {}): SysVMessage {
     const type = options.type ?? 0;
     if (!Number.isSafeInteger(type)) throw new TypeError(`msgrcv: type must be a whole number, got ${String(type)}`);
-    const maxSize = count(options.maxSize ?? readKernel("msgmax"), "msgrcv: maxSize");
+    const maxSize = count(options.maxSize ?? this.#limit(), "msgrcv: maxSize");
     const message = new Uint8Array(8 + maxSize);
     const received = sys.msgrcv(this.id, message, maxSize, type, options.wait === false ? IPC.NOWAIT : 0);
     if (Number(received) === -1) throw lastError("msgrcv", this.label, MSGRCV_HINTS);
     const view = new DataView(message.buffer);
     return new SysVMessage(Number(view.getBigInt64(0, true)), message.slice(8, 8 + Number(received)));
+  }
+
+  /** The largest message the kernel accepts (msgmax), read once per queue object. */
+  #limit(): number {
+    return (this.#msgmax ??= readKernel("msgmax"));
   }
 
   /** Messages, bytes, limits and who last used the queue (IPC_STAT). */
