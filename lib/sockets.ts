@@ -25,7 +25,7 @@
  *   peer.peerCredentials();              // { pid, uid, gid } of the client
  */
 import fs from "node:fs";
-import { ptr } from "bun:ffi";
+import { ptr, type Pointer } from "bun:ffi";
 import { AF, F, layout, getField, MSGF, O, POLL, SCM, setField, SHUT, SO, SOCK, SOL } from "./ffi/constants.ts";
 import { ERRNO } from "./ffi/errno.ts";
 import { errno, sys } from "./ffi/libc.ts";
@@ -191,13 +191,18 @@ function checkSeconds(timeout: unknown, call: string): number | undefined {
   return timeout;
 }
 
+/** The struct pollfd of pollOne: one for the module, as a call is synchronous and over before the next. */
+const pollScratch = new DataView(new ArrayBuffer(layout.pollfd.size));
+const pollScratchPtr = ptr(pollScratch.buffer);
+
 /** poll(2) on one descriptor for up to `ms` (-1: forever). Returns revents, 0 on timeout. */
 function pollOne(fd: number, events: number, ms: number): number {
-  const pollfd = new DataView(new ArrayBuffer(layout.pollfd.size));
+  const pollfd = pollScratch;
   setField(pollfd, layout.pollfd.fields.fd, fd);
   setField(pollfd, layout.pollfd.fields.events, events);
+  setField(pollfd, layout.pollfd.fields.revents, 0);
   for (;;) {
-    const n = sys.poll(ptr(pollfd.buffer), 1, ms);
+    const n = sys.poll(pollScratchPtr, 1, ms);
     if (n >= 0) return n === 0 ? 0 : getField(pollfd, layout.pollfd.fields.revents);
     if (errno() !== ERRNO.EINTR) throw lastError("poll", `fd ${fd}`);
   }
@@ -269,9 +274,24 @@ function timedOut(call: string, object: string, timeout: number): IpcError {
   });
 }
 
-/** Runs a non-blocking `attempt` until it stops saying EAGAIN, waiting for `events` in between (synchronously). */
-function retrySync<T>(attempt: () => T | "again", fd: number, events: number, timeout: number | undefined, call: string, object: string): T {
+/**
+ * Runs a non-blocking `attempt` until it stops saying EAGAIN, waiting for
+ * `events` in between (synchronously). `pollFirst`: wait before the first
+ * attempt too, when the caller expects nothing to be there yet (a reply in
+ * a ping-pong): poll, then one attempt, is two system calls where an
+ * attempt that fails, poll and a second attempt are three.
+ */
+function retrySync<T>(
+  attempt: () => T | "again",
+  fd: number,
+  events: number,
+  timeout: number | undefined,
+  call: string,
+  object: string,
+  pollFirst = false,
+): T {
   const deadline = timeout === undefined ? Infinity : performance.now() + timeout * 1000;
+  if (pollFirst && timeout !== 0) pollOne(fd, events, timeout === undefined ? -1 : Math.max(1, Math.ceil(timeout * 1000)));
   for (;;) {
     const result = attempt();
     if (result !== "again") return result;
@@ -343,21 +363,62 @@ function receivedDescriptors(control: Buffer, length: number): number[] {
   return found;
 }
 
-/** A struct msghdr over the given buffers (which must stay alive during the call). */
-function msghdr(options: { name?: Buffer; nameLength?: number; data: Uint8Array; control?: Buffer }): { header: DataView; iovec: DataView } {
+/**
+ * The struct msghdr and struct iovec that every sendmsg and recvmsg of this
+ * module fills in: one pair for the module (each Worker has its own), as
+ * a call is synchronous and its results are read before the next one.
+ */
+const msgScratch = (() => {
   const iovec = new DataView(new ArrayBuffer(layout.iovec.size));
-  setField(iovec, layout.iovec.fields.iov_base, options.data.length === 0 ? 0 : BigInt(ptr(options.data)));
-  setField(iovec, layout.iovec.fields.iov_len, options.data.length);
   const header = new DataView(new ArrayBuffer(layout.msghdr.size));
+  setField(header, layout.msghdr.fields.msg_iov, BigInt(ptr(iovec.buffer)));
+  setField(header, layout.msghdr.fields.msg_iovlen, 1);
+  return { iovec, header, headerPtr: ptr(header.buffer) };
+})();
+
+/** The shared struct msghdr, pointed at the given buffers (which must stay alive during the call); returns its address. */
+function msghdr(options: { name?: Buffer; nameLength?: number; data: Uint8Array; dataLength?: number; control?: Buffer; controlLength?: number }): Pointer {
+  const { iovec, header } = msgScratch;
+  const dataLength = options.dataLength ?? options.data.length;
+  setField(iovec, layout.iovec.fields.iov_base, dataLength === 0 ? 0 : BigInt(ptr(options.data)));
+  setField(iovec, layout.iovec.fields.iov_len, dataLength);
   const f = layout.msghdr.fields;
+  const controlLength = options.control ? (options.controlLength ?? options.control.length) : 0;
   setField(header, f.msg_name, options.name ? BigInt(ptr(options.name)) : 0);
   setField(header, f.msg_namelen, options.name ? (options.nameLength ?? options.name.length) : 0);
-  setField(header, f.msg_iov, BigInt(ptr(iovec.buffer)));
-  setField(header, f.msg_iovlen, 1);
-  setField(header, f.msg_control, options.control && options.control.length > 0 ? BigInt(ptr(options.control)) : 0);
-  setField(header, f.msg_controllen, options.control?.length ?? 0);
+  setField(header, f.msg_control, controlLength > 0 ? BigInt(ptr(options.control!)) : 0);
+  setField(header, f.msg_controllen, controlLength);
   setField(header, f.msg_flags, 0);
-  return { header, iovec };
+  return msgScratch.headerPtr;
+}
+
+/** After a run of receives that had to wait, every how many a receive tries before it polls (see UnixSocket.receive). */
+const RECEIVE_PROBE = 16;
+
+/** The largest receive that goes through the shared buffer; a larger maxBytes gets a buffer of its own. */
+const SHARED_RECEIVE_BYTES = 1 << 20;
+
+/**
+ * What recvmsg writes into, shared by every receive of this module: the
+ * data (grown on demand up to SHARED_RECEIVE_BYTES), room for the most
+ * descriptors a message can carry, and an address. A receive copies out
+ * only the bytes that arrived, instead of allocating 64 KiB and more per call.
+ */
+const receiveScratch = {
+  data: Buffer.alloc(65536),
+  control: Buffer.alloc(cmsgSpace(4 * 253)),
+  name: Buffer.alloc(layout.sockaddr_un.size),
+};
+
+/** The buffer to receive up to `maxBytes` into: the shared one, or (for a huge maxBytes) a new one. */
+function receiveBuffer(maxBytes: number): { buffer: Buffer; shared: boolean } {
+  if (maxBytes > SHARED_RECEIVE_BYTES) return { buffer: Buffer.alloc(maxBytes), shared: false };
+  if (receiveScratch.data.length < maxBytes) {
+    let size = receiveScratch.data.length;
+    while (size < maxBytes) size *= 2;
+    receiveScratch.data = Buffer.alloc(size);
+  }
+  return { buffer: receiveScratch.data, shared: true };
 }
 
 // ---------------------------------------------------------------------------
@@ -526,6 +587,13 @@ export class UnixSocket implements Disposable {
   /** Whether closing removes the socket file (a socket this object bound to a path). */
   readonly ownsFile: boolean;
   #fd: number;
+  /**
+   * How many synchronous receives in a row found nothing there yet and
+   * waited: while it is above 0 a receive polls before it tries, except
+   * every RECEIVE_PROBE-th, which tries first to see whether data now
+   * comes faster than it is read.
+   */
+  #receiveWaits = 0;
   #frames: FrameReader | null = null;
   #queued: Buffer[] = [];
 
@@ -698,7 +766,25 @@ export class UnixSocket implements Disposable {
    */
   receive(options: SocketReceiveOptions = {}): SocketMessage {
     const plan = this.#receivePlan(options, "receive");
-    return retrySync(() => this.#receiveOnce(plan), this.fd, POLL.IN, plan.timeout, "recvmsg", this.#label());
+    // Learn from the last receive: if it had to wait (a reply in a ping-pong), wait first now, as
+    // poll + recvmsg costs two system calls where a failed recvmsg, poll and recvmsg cost three.
+    const pollFirst = this.#receiveWaits > 0 && this.#receiveWaits % RECEIVE_PROBE !== 0;
+    let waited = pollFirst;
+    const message = retrySync(
+      () => {
+        const result = this.#receiveOnce(plan);
+        if (result === "again") waited = true;
+        return result;
+      },
+      this.fd,
+      POLL.IN,
+      plan.timeout,
+      "recvmsg",
+      this.#label(),
+      pollFirst,
+    );
+    this.#receiveWaits = waited ? this.#receiveWaits + 1 : 0;
+    return message;
   }
 
   /** receive() that waits without blocking the event loop. */
@@ -824,8 +910,8 @@ export class UnixSocket implements Disposable {
   #sendOnce(plan: SendPlan, offset: number): number | "again" {
     const data = plan.bytes.subarray(offset);
     const control = offset === 0 ? plan.control : undefined; // descriptors go with the first byte only
-    const { header } = msghdr({ name: plan.to?.buffer, nameLength: plan.to?.length, data, control });
-    const n = Number(sys.sendmsg(this.fd, ptr(header.buffer), MSGF.NOSIGNAL));
+    const header = msghdr({ name: plan.to?.buffer, nameLength: plan.to?.length, data, control });
+    const n = Number(sys.sendmsg(this.fd, header, MSGF.NOSIGNAL));
     if (n >= 0) return n;
     const e = errno();
     if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return "again";
@@ -839,22 +925,29 @@ export class UnixSocket implements Disposable {
   }
 
   #receiveOnce(plan: ReceivePlan): SocketMessage | "again" {
-    const data = Buffer.alloc(plan.maxBytes);
-    const control = Buffer.alloc(plan.maxDescriptors > 0 ? cmsgSpace(4 * plan.maxDescriptors) : 0);
-    const name = Buffer.alloc(layout.sockaddr_un.size);
-    const { header } = msghdr({ name, data, control });
-    const n = Number(sys.recvmsg(this.fd, ptr(header.buffer), MSGF.CMSG_CLOEXEC));
+    const { buffer: data, shared } = receiveBuffer(plan.maxBytes);
+    const { control, name } = receiveScratch;
+    const header = msghdr({
+      name,
+      data,
+      dataLength: plan.maxBytes,
+      control,
+      controlLength: plan.maxDescriptors > 0 ? cmsgSpace(4 * plan.maxDescriptors) : 0,
+    });
+    const n = Number(sys.recvmsg(this.fd, header, MSGF.CMSG_CLOEXEC));
     if (n < 0) {
       const e = errno();
       if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return "again";
       throw errorFor(e, "recvmsg", this.#label(), IO_HINTS);
     }
     const f = layout.msghdr.fields;
-    const flags = getField(header, f.msg_flags);
-    const controlLength = getField(header, f.msg_controllen);
-    const nameLength = getField(header, f.msg_namelen);
+    const view = msgScratch.header;
+    const flags = getField(view, f.msg_flags);
+    const controlLength = getField(view, f.msg_controllen);
+    const nameLength = getField(view, f.msg_namelen);
     return {
-      data: data.subarray(0, n),
+      // Copy out what arrived: the shared buffer is the next receive's.
+      data: shared ? Buffer.from(data.subarray(0, n)) : data.subarray(0, n),
       descriptors: controlLength > 0 ? receivedDescriptors(control, controlLength) : [],
       from: this.type === "datagram" ? parseSockaddr(name, nameLength) : null,
       truncated: (flags & MSGF.TRUNC) !== 0,
