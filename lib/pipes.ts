@@ -70,17 +70,33 @@ function bytesOf(data: unknown, call: string): Uint8Array {
   throw new TypeError(`${call}: data must be a string or a Uint8Array`);
 }
 
+/** The struct pollfd of pollOne: one for the module, as a call is synchronous and over before the next. */
+const pollScratch = new DataView(new ArrayBuffer(layout.pollfd.size));
+const pollScratchPtr = ptr(pollScratch.buffer);
+
 /** poll(2) on one descriptor: true if it is ready for `events`, false if `ms` passed first (-1: wait for ever). */
 function pollOne(fd: number, events: number, ms: number, label: string): boolean {
-  const fds = new DataView(new ArrayBuffer(layout.pollfd.size));
+  const fds = pollScratch;
   fds.setInt32(layout.pollfd.fields.fd.offset, fd, true);
   fds.setInt16(layout.pollfd.fields.events.offset, events, true);
+  fds.setInt16(layout.pollfd.fields.revents.offset, 0, true);
   for (;;) {
-    const result = sys.poll(new Uint8Array(fds.buffer), 1, ms);
+    const result = sys.poll(pollScratchPtr, 1, ms);
     if (result >= 0) return result > 0;
     if (errno() !== ERRNO.EINTR) throw lastError("poll", label);
   }
 }
+
+/** The largest read that goes through the shared buffer; a larger `max` gets a buffer of its own. */
+const SHARED_READ_BYTES = 1 << 20;
+
+/**
+ * What read(2) writes into, shared by every `PipeEnd.read` of this module
+ * (each Worker has its own): grown on demand up to SHARED_READ_BYTES. A
+ * read copies out only the bytes that arrived, one allocation per call.
+ */
+let readScratch = new Uint8Array(65536);
+let readScratchPtr = ptr(readScratch);
 
 /** How long a read or write may wait. */
 export interface PipeWaitOptions {
@@ -150,10 +166,24 @@ export class PipeEnd implements Disposable, AsyncIterable<Uint8Array> {
     if (timeout !== undefined && !pollOne(fd, POLL.IN, Math.ceil(timeout * 1000), this.label)) {
       throw errorFor(timeout === 0 ? ERRNO.EAGAIN : ERRNO.ETIMEDOUT, "read", this.label, READ_HINTS);
     }
-    const buffer = new Uint8Array(max);
+    if (max > SHARED_READ_BYTES) {
+      const own = new Uint8Array(max);
+      for (;;) {
+        const n = Number(sys.read(fd, own, max));
+        if (n >= 0) return n === max ? own : own.slice(0, n);
+        if (errno() !== ERRNO.EINTR) throw lastError("read", this.label, READ_HINTS);
+      }
+    }
+    if (readScratch.length < max) {
+      let size = readScratch.length;
+      while (size < max) size *= 2;
+      readScratch = new Uint8Array(size);
+      readScratchPtr = ptr(readScratch);
+    }
     for (;;) {
-      const n = Number(sys.read(fd, buffer, max));
-      if (n >= 0) return buffer.slice(0, n);
+      const n = Number(sys.read(fd, readScratchPtr, max));
+      // Copy out what arrived: the shared buffer is the next read's.
+      if (n >= 0) return readScratch.slice(0, n);
       if (errno() !== ERRNO.EINTR) throw lastError("read", this.label, READ_HINTS);
     }
   }
