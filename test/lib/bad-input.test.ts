@@ -6,7 +6,6 @@
  */
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { NAME_MAX } from "../../lib/ffi/constants.ts";
-import { sys } from "../../lib/ffi/libc.ts";
 import {
   ClosedError,
   InvalidError,
@@ -17,31 +16,8 @@ import {
   SharedMemory,
   SysVSharedMemory,
 } from "../../lib/index.ts";
-import { inDevShm, isMapped, removeShmLeftovers, shmLeftovers, sysvSegments, thrown, uniqueName } from "./support.ts";
+import { callsDuring, inDevShm, isMapped, removeShmLeftovers, shmLeftovers, sysvSegments, uniqueName } from "./support.ts";
 
-/** libc functions that read state about an error rather than act on an object. */
-const NOT_SYSTEM_CALLS = new Set(["__errno_location", "strerror"]);
-
-/**
- * Runs `fn` (which must throw) with every libc function in `sys` counted;
- * returns the error and the names of the functions called.
- */
-function callsDuring(fn: () => unknown): { error: Error; calls: string[] } {
-  const table = sys as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const originals = new Map(Object.entries(table).filter(([name]) => !NOT_SYSTEM_CALLS.has(name)));
-  const calls: string[] = [];
-  for (const [name, original] of originals) {
-    table[name] = (...args: unknown[]) => {
-      calls.push(name);
-      return original(...args);
-    };
-  }
-  try {
-    return { error: thrown(fn), calls };
-  } finally {
-    for (const [name, original] of originals) table[name] = original;
-  }
-}
 
 /** Expects `fn` to throw `Class` before any system call, with a message matching `about`. */
 function rejectsBeforeCall(fn: () => unknown, Class: new (...args: never[]) => Error, about: RegExp): Error {

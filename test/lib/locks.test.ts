@@ -26,7 +26,7 @@ import {
 } from "../../lib/index.ts";
 import { sys } from "../../lib/ffi/libc.ts";
 import { Actor, type Action } from "./lock-actor.ts";
-import { tempDir, thrown } from "./support.ts";
+import { callsDuring, tempDir, thrown } from "./support.ts";
 
 // Other processes take part in most tests: leave room for a busy machine.
 setDefaultTimeout(30_000);
@@ -292,21 +292,7 @@ describe("fcntl record locks", () => {
 
 /** The lock-related libc calls made while `fn` runs (it must throw). */
 function lockCallsDuring(fn: () => unknown): { error: Error; calls: string[] } {
-  const table = sys as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const names = ["fcntl", "flock", "open", "unlink"];
-  const originals = new Map(names.map((name) => [name, table[name]!]));
-  const calls: string[] = [];
-  for (const [name, original] of originals) {
-    table[name] = (...args: unknown[]) => {
-      calls.push(name);
-      return original(...args);
-    };
-  }
-  try {
-    return { error: thrown(fn), calls };
-  } finally {
-    for (const [name, original] of originals) table[name] = original;
-  }
+  return callsDuring(fn, ["fcntl", "flock", "open", "unlink"]);
 }
 
 describe("bad input is refused before any system call", () => {

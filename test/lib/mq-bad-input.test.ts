@@ -19,32 +19,12 @@ import {
   SysVMessageQueue,
 } from "../../lib/index.ts";
 import { cleanUpQueues, openQueue, queueLeftovers, queueName, SMALL } from "./mq-support.ts";
-import { thrown } from "./support.ts";
+import { callsDuring, thrown } from "./support.ts";
 
-/** Functions that only read the state of an error. */
-const BOOKKEEPING = new Set(["__errno_location", "strerror"]);
-
-/** Runs `fn`, which must throw, counting the libc functions it calls. */
-function libcCallsDuring(fn: () => unknown): { error: Error; calls: string[] } {
-  const table = sys as unknown as Record<string, (...args: unknown[]) => unknown>;
-  const saved = Object.entries(table).filter(([name]) => !BOOKKEEPING.has(name));
-  const calls: string[] = [];
-  for (const [name, original] of saved) {
-    table[name] = (...args: unknown[]) => {
-      calls.push(name);
-      return original(...args);
-    };
-  }
-  try {
-    return { error: thrown(fn), calls };
-  } finally {
-    for (const [name, original] of saved) table[name] = original;
-  }
-}
 
 /** Expects `fn` to throw `Class` with a message matching `about`, without calling libc. */
 function refusedBeforeCall<E extends Error>(fn: () => unknown, Class: abstract new (...args: never[]) => E, about: RegExp): E {
-  const { error, calls } = libcCallsDuring(fn);
+  const { error, calls } = callsDuring(fn);
   expect(error).toBeInstanceOf(Class);
   expect(error.message).toMatch(about);
   expect(calls).toEqual([]);
@@ -60,7 +40,7 @@ afterAll(() => {
 });
 
 test("the counter sees real calls (so an empty list means something)", () => {
-  const { calls } = libcCallsDuring(() => {
+  const { calls } = callsDuring(() => {
     openQueue(queueName("counted"));
     throw new Error("done");
   });

@@ -6,6 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { sys } from "../../lib/ffi/libc.ts";
 
 /** Per-run prefix of every POSIX object name the tests make ("/ipcbook-t1234-ab12cd"). */
 export const PREFIX = `/ipcbook-t${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
@@ -98,4 +99,30 @@ export function thrown(fn: () => unknown): Error {
     throw new Error(`threw a non-Error: ${String(error)}`);
   }
   throw new Error("expected the call to throw, but it returned");
+}
+
+/** libc functions that read the state of an error rather than act on an object. */
+const BOOKKEEPING = new Set(["__errno_location", "strerror"]);
+
+/**
+ * Runs `fn`, which must throw, with libc functions counted: all of them
+ * (error bookkeeping aside) or only those named in `only`. Returns the
+ * error and the names called, so a test can prove bad input was refused
+ * before any system call.
+ */
+export function callsDuring(fn: () => unknown, only?: string[]): { error: Error; calls: string[] } {
+  const table = sys as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const counted = Object.entries(table).filter(([name]) => (only ? only.includes(name) : !BOOKKEEPING.has(name)));
+  const calls: string[] = [];
+  for (const [name, original] of counted) {
+    table[name] = (...args: unknown[]) => {
+      calls.push(name);
+      return original(...args);
+    };
+  }
+  try {
+    return { error: thrown(fn), calls };
+  } finally {
+    for (const [name, original] of counted) table[name] = original;
+  }
 }
