@@ -16,15 +16,25 @@ export const FIXTURE_ENV = { IPC_GRADED_DIR: path.join(FIXTURES, "graded") };
 export const PROBE_EXERCISE = path.join(FIXTURES, "probe", "exercise");
 export const PROBE_SOLUTION = path.join(FIXTURES, "probe", "solution");
 
+/** What a run of a command gave back. */
 export interface Ran {
   code: number | null;
+  /** Standard output, as bytes and as text. */
+  bytes: Uint8Array;
   stdout: string;
   stderr: string;
 }
 
-/** Runs `bun <args>` in the project's root and waits for it. */
-export async function runTool(args: string[], options: { env?: Record<string, string>; input?: string; cwd?: string } = {}): Promise<Ran> {
-  const child = Bun.spawn([process.execPath, ...args], {
+export interface RunOptions {
+  env?: Record<string, string>;
+  /** Written to its standard input, byte for byte. */
+  input?: string | Uint8Array;
+  cwd?: string;
+}
+
+/** Runs any command in the project's root (binary-safe both ways) and waits for it. */
+export async function runCommand(argv: string[], options: RunOptions = {}): Promise<Ran> {
+  const child = Bun.spawn(argv, {
     cwd: options.cwd ?? ROOT,
     env: { ...process.env, NO_COLOR: "1", ...options.env },
     stdin: options.input === undefined ? "ignore" : "pipe",
@@ -35,8 +45,14 @@ export async function runTool(args: string[], options: { env?: Record<string, st
     child.stdin.write(options.input);
     await child.stdin.end();
   }
-  const [stdout, stderr] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text()]);
-  return { code: await child.exited, stdout, stderr };
+  const [out, stderr] = await Promise.all([new Response(child.stdout).arrayBuffer(), new Response(child.stderr).text()]);
+  const bytes = new Uint8Array(out);
+  return { code: await child.exited, bytes, stdout: new TextDecoder().decode(bytes), stderr };
+}
+
+/** Runs `bun <args>` in the project's root and waits for it. */
+export async function runTool(args: string[], options: RunOptions = {}): Promise<Ran> {
+  return runCommand([process.execPath, ...args], options);
 }
 
 const made: string[] = [];

@@ -6,11 +6,12 @@
  * so that the tests can prove the tool and C agree byte for byte.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { ROOT } from "../harness/student.ts";
+import { runCommand, type Ran, type RunOptions } from "./helpers.ts";
 
 export { ROOT };
+export { removeTemporary, runCommand, temporary, type Ran } from "./helpers.ts";
 export const IPC = path.join(ROOT, "tools", "ipc.ts");
 
 /** Every object name of this run starts with this ("/ipcbook-ipc1234-ab12cd"). */
@@ -24,39 +25,9 @@ export function uniqueName(label: string): string {
   return `${PREFIX}-${label}${serial}`;
 }
 
-/** What a run of the command gave back. */
-export interface Ran {
-  code: number | null;
-  /** Standard output, as bytes and as text. */
-  bytes: Uint8Array;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `ipc ARGS…` (bun tools/ipc.ts) and waits for it; `input` goes to its standard input. */
-export async function ipc(args: string[], options: { input?: string | Uint8Array; env?: Record<string, string>; cwd?: string } = {}): Promise<Ran> {
+export async function ipc(args: string[], options: RunOptions = {}): Promise<Ran> {
   return runCommand([process.execPath, IPC, ...args], options);
-}
-
-/** Runs any command, binary-safe, and waits for it. */
-export async function runCommand(
-  argv: string[],
-  options: { input?: string | Uint8Array; env?: Record<string, string>; cwd?: string } = {},
-): Promise<Ran> {
-  const child = Bun.spawn(argv, {
-    cwd: options.cwd ?? ROOT,
-    env: { ...process.env, NO_COLOR: "1", ...options.env },
-    stdin: options.input === undefined ? "ignore" : "pipe",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  if (options.input !== undefined && child.stdin) {
-    child.stdin.write(options.input);
-    await child.stdin.end();
-  }
-  const [out, stderr] = await Promise.all([new Response(child.stdout).arrayBuffer(), new Response(child.stderr).text()]);
-  const bytes = new Uint8Array(out);
-  return { code: await child.exited, bytes, stdout: new TextDecoder().decode(bytes), stderr };
 }
 
 /** The entries of /dev/mqueue and /dev/shm that belong to this run. */
@@ -77,17 +48,6 @@ export function removeLeftovers(): string[] {
   return found;
 }
 
-/** A temporary folder of this run, removed by `removeTemporary()`. */
-const folders: string[] = [];
-export function temporary(label: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ipcbook-ipc-${label}-`));
-  folders.push(dir);
-  return dir;
-}
-
-export function removeTemporary(): void {
-  for (const dir of folders.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
-}
 
 /** Bytes as lowercase hex, without spaces. */
 export function hex(bytes: Uint8Array): string {
