@@ -17,7 +17,7 @@
  */
 import path from "node:path";
 import { generateApiReference } from "./api-reference.ts";
-import { forEachChapter, parseInput, type Book } from "./mdbook.ts";
+import { forEachChapter, parseInput, runPreprocessor, type Book } from "./mdbook.ts";
 
 const NAME = "api-reference";
 /** `<!-- api-reference: PATH -->` on a line of its own. */
@@ -62,11 +62,4 @@ async function main(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    process.exitCode = await main(Bun.argv.slice(2));
-  } catch (error) {
-    console.error(`${NAME}: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
-}
+if (import.meta.main) await runPreprocessor(NAME, main);

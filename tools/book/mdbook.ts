@@ -55,3 +55,17 @@ export function parseInput(json: unknown): [PreprocessorContext, Book] {
   }
   return [context as PreprocessorContext, book as Book];
 }
+
+/**
+ * A preprocessor's entry point: runs `main` with the command-line
+ * arguments, sets the exit status it returns, and turns a thrown error into
+ * one line on stderr and status 1 (mdBook shows stderr and stops).
+ */
+export async function runPreprocessor(name: string, main: (args: string[]) => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await main(Bun.argv.slice(2));
+  } catch (error) {
+    console.error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
+}

@@ -17,7 +17,7 @@
  */
 import { replaceFencedBlocks } from "./fences.ts";
 import { CodeHighlighter, DEFAULT_THEMES, grammarsFor, renderingOf, type ThemePair } from "./highlight.ts";
-import { forEachChapter, parseInput, type Book, type PreprocessorContext } from "./mdbook.ts";
+import { forEachChapter, parseInput, runPreprocessor, type Book, type PreprocessorContext } from "./mdbook.ts";
 
 export { forEachChapter, parseInput, type Book, type BookItem, type Chapter, type PreprocessorContext } from "./mdbook.ts";
 
@@ -96,11 +96,4 @@ async function main(args: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) {
-  try {
-    process.exitCode = await main(Bun.argv.slice(2));
-  } catch (error) {
-    console.error(`${NAME}: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
-}
+if (import.meta.main) await runPreprocessor(NAME, main);
