@@ -33,7 +33,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { cc, ptr } from "bun:ffi";
-import { F, layout, O, POLL, SI, SIG } from "./ffi/constants.ts";
+import { F, O, SI, SIG } from "./ffi/constants.ts";
 import { errno, sys } from "./ffi/libc.ts";
 import { ERRNO } from "./ffi/errno.ts";
 import { closed, errorFor, invalid, lastError, type Hints } from "./errors.ts";
@@ -427,7 +427,9 @@ function loadNative() {
         ipcsig_record_size: { args: [], returns: i32 },
         ipcsig_rtmin: { args: [], returns: i32 },
         ipcsig_rtmax: { args: [], returns: i32 },
-        ipcsig_channel: { args: [i32, i32], returns: "void" },
+        ipcsig_channel: { args: [i32, i32], returns: i32 },
+        ipcsig_flush: { args: [], returns: "void" },
+        ipcsig_wait: { args: [i32, i32], returns: i32 },
         ipcsig_install: { args: [i32], returns: i32 },
         ipcsig_prime: { args: [i32, i32], returns: i32 },
         ipcsig_release: { args: [i32], returns: "void" },
@@ -591,6 +593,8 @@ class Channel {
   readonly dataRead: number;
   readonly wakeRead: number;
   readonly wakeWrite: number;
+  /** The thread that takes every delivery (this one: see lib/native/signals.c). */
+  readonly taker: number;
   /** Threads (by tid) told to block each signal, and those that said they did. */
   readonly #primed = new Map<number, Set<number>>();
   readonly #acknowledged = new Set<number>();
@@ -610,14 +614,15 @@ class Channel {
     const wake = pipePair("wake");
     // Room for about 40,000 undelivered records instead of 2,700 (1 MiB is the unprivileged maximum).
     sys.fcntl(data[1], F.SETPIPE_SZ, 1 << 20);
-    lib.ipcsig_channel(data[1], wake[1]);
+    this.taker = lib.ipcsig_channel(data[1], wake[1]);
     this.dataRead = data[0];
     this.wakeRead = wake[0];
     this.wakeWrite = wake[1];
   }
 
-  /** Reads every record the handler has written so far and files it under its signal. */
+  /** Lets pending deliveries run the handler, then reads every record it has written so far and files it under its signal. */
   drain(): void {
+    native().ipcsig_flush();
     for (;;) {
       const n = Number(sys.read(this.dataRead, this.#buffer, this.#buffer.length));
       if (n <= 0) {
@@ -663,11 +668,12 @@ class Channel {
   }
 
   /**
-   * Makes every thread of this process but the main one block signal `n`
+   * Makes every thread of this process but the taker block signal `n`
    * (see lib/native/signals.c), so that deliveries run the handler on the
-   * main thread only, one after another, and reach the pipe in the order
-   * the kernel queued them. Bun starts threads as it goes, so this looks
-   * for new ones whenever a receiver waits. With `wait`, waits (boundedly)
+   * taker only, one after another, and reach the pipe in the order the
+   * kernel queued them. The taker blocks it too, and threads it starts from
+   * now on inherit that; this tells the ones already running. Later calls
+   * look again for one that slipped through. With `wait`, waits (boundedly)
    * for the threads to acknowledge.
    */
   prime(n: number, wait: boolean): void {
@@ -676,7 +682,7 @@ class Channel {
     const sent: number[] = [];
     for (const entry of fs.readdirSync("/proc/self/task")) {
       const tid = Number(entry);
-      if (tid === process.pid || primed.has(tid)) continue;
+      if (tid === this.taker || primed.has(tid)) continue;
       primed.add(tid);
       if (blocks(tid, n)) continue; // some of Bun's threads block every signal already
       if (native().ipcsig_prime(n, tid) === 0) sent.push(tid);
@@ -700,13 +706,10 @@ class Channel {
     return at === -1 ? undefined : this.#records.splice(at, 1)[0];
   }
 
-  /** Waits in poll(2) until the data pipe has something or `ms` pass (-1: for ever). Blocks the event loop. */
+  /** Waits in ppoll(2), taking deliveries, until the data pipe has something or `ms` pass (-1: for ever). Blocks the event loop. */
   waitSync(ms: number): void {
-    const fds = new DataView(new ArrayBuffer(layout.pollfd.size));
-    fds.setInt32(layout.pollfd.fields.fd.offset, this.dataRead, true);
-    fds.setInt16(layout.pollfd.fields.events.offset, POLL.IN, true);
-    const result = sys.poll(new Uint8Array(fds.buffer), 1, ms);
-    if (result === -1 && errno() !== ERRNO.EINTR) throw lastError("poll", "the signal pipe");
+    const result = native().ipcsig_wait(this.dataRead, ms);
+    if (result < 0 && result !== -ERRNO.EINTR) throw errorFor(-result, "ppoll", "the signal pipe");
   }
 
   /** Resolves when the handler writes a wake byte (or after `ms`, if given); keeps the event loop free. */
@@ -792,8 +795,18 @@ export interface SignalWaitOptions {
  * delivery on to the disposition it replaced (a process.on handler, SIG_IGN
  * or the default action), and stays installed for the life of the process
  * (see lib/native/signals.c for why). Real-time signals
- * queue (each delivery is one record, in order); standard ones that
- * arrive while one is pending are merged by the kernel.
+ * queue (each delivery is one record); standard ones that arrive while one
+ * is pending are merged by the kernel.
+ *
+ * Order and threads: while it is open, the thread that opened it blocks
+ * its signals and takes them only while it waits (Bun's event loop,
+ * `receive`), one at a time, so records come in the order the kernel
+ * queued them. That is exact in a plain `bun` program. A thread with an
+ * event loop of its own (a Worker; bun test's HTTP client) waits with every
+ * signal unblocked and may take one at the same instant; it is forwarded,
+ * and order is then very likely, not certain. Children started with
+ * `Bun.spawn` meanwhile inherit the blocked signals; this library's
+ * `spawn` clears them.
  *
  *   using rx = new SignalReceiver(["SIGRTMIN", "SIGRTMIN+1"]);
  *   console.log(`send me signals: kill -s RTMIN ${process.pid}`);

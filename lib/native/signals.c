@@ -18,12 +18,35 @@
  * Order. The kernel queues real-time signals and hands them out in order,
  * but a process-directed signal goes to any thread that does not block it,
  * and Bun runs many threads: two deliveries could run this handler on two
- * threads at once and reach the pipe in the wrong order. So the handler
- * keeps them on the main thread: each other thread, the first time it runs
- * the handler, adds the signal to the mask it will go back to
- * (uc_sigmask), and never takes it again. ipcsig_prime() makes a thread do
- * that at once, with a thread-directed signal (tgkill) that the handler
- * recognises and only acknowledges.
+ * threads at once and reach the pipe in the wrong order. So one thread, the
+ * taker (the one that set up the channel: JavaScript's), takes them all,
+ * one at a time, and only when it chooses to:
+ *
+ *  - It blocks each signal it receives (ipcsig_install), so every thread it
+ *    starts from then on blocks it too: a new thread inherits its creator's
+ *    mask. It takes deliveries only while it waits: in Bun's event loop
+ *    (epoll_pwait2 with an empty mask: Bun unblocks every signal while
+ *    idle), in ipcsig_wait (ppoll with the signals unblocked), and in
+ *    ipcsig_flush (unblock, which delivers whatever is pending, then block).
+ *  - The threads already running are told once: each adds the signal to the
+ *    mask it will go back to (uc_sigmask) the first time it runs the
+ *    handler, and ipcsig_prime() makes a thread do that at once, with a
+ *    thread-directed signal (tgkill) that the handler recognises and only
+ *    acknowledges.
+ *  - A delivery that still lands on another thread (one that waits with
+ *    every signal unblocked, as a Worker's event loop does) is forwarded to
+ *    the taker with rt_tgsigqueueinfo, siginfo and all. The taker takes
+ *    signals sent to it before those sent to the process, so forwarded ones
+ *    keep their place, unless the taker is waiting at that very moment
+ *    too: with an idle Worker in the process, order is very likely, not
+ *    certain.
+ *
+ * The price of blocking: a child started by the taker while a signal is
+ * blocked inherits the mask. posix_spawn with POSIX_SPAWN_SETSIGMASK (what
+ * lib/process.ts does) clears it; Bun.spawn does not. Releasing the signal
+ * unblocks it again. And a signal sent while JavaScript is busy waits in
+ * the kernel's queue (RLIMIT_SIGPENDING bounds it; sigqueue then fails with
+ * EAGAIN) instead of in the pipe.
  *
  * Once installed for a signal, the handler stays for the life of the
  * process: a priming signal may still be on its way to a slow thread, and
@@ -36,6 +59,8 @@
  */
 #define _GNU_SOURCE /* strsignal */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -61,6 +86,7 @@ static struct sigaction previous[SLOTS]; /* what our handler replaced */
 static struct sigaction before_ignore[SLOTS]; /* what ipcsig_ignore replaced */
 static volatile int receiving[SLOTS]; /* a receiver wants the deliveries */
 static volatile int dropped[SLOTS];
+static volatile pid_t taker_tid; /* the one thread that takes the deliveries */
 
 /* The default action of a signal that nobody handles is to ignore it. */
 static int ignored_by_default(int signo) {
@@ -94,8 +120,8 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
   struct delivery d;
   pid_t self = getpid();
   pid_t tid = (pid_t)syscall(SYS_gettid);
-  if (tid != self) {
-    /* Not the main thread: block this signal here from now on (the mask is
+  if (tid != taker_tid) {
+    /* Not the taker: block this signal here from now on (the mask is
        restored from the context when the handler returns). */
     sigaddset(&((ucontext_t *)context)->uc_sigmask, signo);
     if (info->si_code == SI_TKILL && info->si_pid == self) {
@@ -107,6 +133,11 @@ static void on_signal(int signo, siginfo_t *info, void *context) {
       d.value = 0;
       d.dropped_before = -1;
       (void)!write(data_fd, &d, sizeof d);
+      errno = saved;
+      return;
+    }
+    /* A delivery: hand it to the taker (if that fails, write it from here). */
+    if (receiving[signo] && syscall(SYS_rt_tgsigqueueinfo, self, taker_tid, signo, info) == 0) {
       errno = saved;
       return;
     }
@@ -139,16 +170,60 @@ int ipcsig_record_size(void) { return (int)sizeof(struct delivery); }
 int ipcsig_rtmin(void) { return SIGRTMIN; }
 int ipcsig_rtmax(void) { return SIGRTMAX; }
 
-/* Where the handler writes. Set once, before any handler is installed. */
-void ipcsig_channel(int data, int wake) {
+/* Where the handler writes. Set once, before any handler is installed, by
+   the thread that will take the deliveries; returns that thread's id. */
+int ipcsig_channel(int data, int wake) {
   data_fd = data;
   wake_fd = wake;
+  taker_tid = (pid_t)syscall(SYS_gettid);
+  return taker_tid;
+}
+
+/* The signals some receiver wants. */
+static void wanted(sigset_t *set) {
+  sigemptyset(set);
+  for (int signo = 1; signo < SLOTS; signo++)
+    if (receiving[signo]) sigaddset(set, signo);
+}
+
+/* Blocks (how = SIG_BLOCK) or unblocks one signal in the calling thread. */
+static int mask(int how, int signo) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, signo);
+  return -pthread_sigmask(how, &set, 0);
+}
+
+/* Lets every pending delivery of a wanted signal run the handler now, in
+   order: unblocking them delivers each before pthread_sigmask returns. */
+void ipcsig_flush(void) {
+  sigset_t set;
+  wanted(&set);
+  pthread_sigmask(SIG_UNBLOCK, &set, 0);
+  pthread_sigmask(SIG_BLOCK, &set, 0);
+}
+
+/* Waits up to ms milliseconds (-1: for ever) for fd to be readable, with the
+   wanted signals unblocked meanwhile. 1 readable, 0 timed out, -errno
+   (-EINTR: a signal was taken). */
+int ipcsig_wait(int fd, int ms) {
+  struct pollfd readable = {fd, POLLIN, 0};
+  struct timespec limit = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  sigset_t during, unblock;
+  int result;
+  pthread_sigmask(SIG_SETMASK, 0, &during);
+  wanted(&unblock);
+  for (int signo = 1; signo < SLOTS; signo++)
+    if (sigismember(&unblock, signo) == 1) sigdelset(&during, signo);
+  result = ppoll(&readable, 1, ms < 0 ? 0 : &limit, &during);
+  return result < 0 ? -errno : result;
 }
 
 /* Starts receiving signo: installs the handler if it is not in place
    (keeping the action it replaces). Someone else (Bun, for a new
    process.on listener) may have installed another since we last did; then
-   ours goes in again, in front of that one. 0 or -errno. */
+   ours goes in again, in front of that one. The calling thread (the
+   taker) blocks signo until ipcsig_release. 0 or -errno. */
 int ipcsig_install(int signo) {
   struct sigaction action, current;
   if (signo < 1 || signo >= SLOTS) return -EINVAL;
@@ -156,7 +231,7 @@ int ipcsig_install(int signo) {
   dropped[signo] = 0;
   if (sigaction(signo, 0, &current) == -1) return -errno;
   receiving[signo] = 1;
-  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_signal) return 0;
+  if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_signal) return mask(SIG_BLOCK, signo);
   memset(&action, 0, sizeof action);
   action.sa_sigaction = on_signal;
   action.sa_flags = SA_SIGINFO | SA_RESTART;
@@ -165,13 +240,17 @@ int ipcsig_install(int signo) {
     receiving[signo] = 0;
     return -errno;
   }
-  return 0;
+  return mask(SIG_BLOCK, signo);
 }
 
 /* Stops receiving signo: from now on the handler passes deliveries on to
-   the action it replaced. */
+   the action it replaced, and the taker no longer blocks it. Deliveries
+   still pending reach the pipe first (and are dropped there), instead of
+   the replaced action. */
 void ipcsig_release(int signo) {
-  if (signo >= 1 && signo < SLOTS) receiving[signo] = 0;
+  if (signo < 1 || signo >= SLOTS) return;
+  mask(SIG_UNBLOCK, signo);
+  receiving[signo] = 0;
 }
 
 /* Sends signo to one thread of this process (tgkill), to make it block the

@@ -9,10 +9,28 @@
  *   bun signals-child.ts shutdown DIR SHM             makes IPC objects, onShutdown removes them; "ready", then works until a signal
  *   bun signals-child.ts idle-receiver                opens a SignalReceiver and returns: the process must end by itself
  *   bun signals-child.ts closed-receiver              opens and closes a SignalReceiver for SIGRTMIN+3; "ready", then waits
+ *   bun signals-child.ts crowded SIGNAL COUNT         a SignalReceiver, then a Worker thread; "ready", both threads busy
+ *                                                     for a second, then one JSON line: the COUNT values received
+ *
+ * As a Worker (crowded mode) it spins for the milliseconds it is given.
  */
 import fs from "node:fs";
 import path from "node:path";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import { Fifo, IpcError, kill, Pipe, probeProcess, SharedMemory, SignalReceiver, onShutdown, type Signal } from "../../lib/index.ts";
+
+function spin(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // busy on purpose
+  }
+}
+
+if (!isMainThread) {
+  parentPort!.postMessage("spinning");
+  spin(workerData as number);
+  process.exit(0);
+}
 
 const [mode, ...args] = process.argv.slice(2);
 
@@ -86,6 +104,20 @@ switch (mode) {
       for (let i = 0; i < 10_000; i++) Atomics.add(counter, 0, 1);
     }, 1);
     say("ready");
+    break;
+  }
+  case "crowded": {
+    // A thread Bun starts after the receiver exists must not take (and so reorder) any delivery.
+    const [signal, count] = args;
+    using receiver = new SignalReceiver(signal as Signal);
+    const worker = new Worker(import.meta.path, { workerData: 1000 });
+    await new Promise((resolve) => worker.once("message", resolve));
+    say("ready");
+    spin(1000);
+    const values: number[] = [];
+    for (let i = 0; i < Number(count); i++) values.push((await receiver.receiveAsync({ timeout: 10 })).value);
+    say(JSON.stringify(values));
+    await worker.terminate();
     break;
   }
   case "closed-receiver": {
