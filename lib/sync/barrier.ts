@@ -13,7 +13,7 @@
  * POSIX gives pthread_barrier_wait no timeout, so neither has wait(): if
  * one of the parties dies or never comes, the others wait forever. Use it
  * where that cannot happen, or build a barrier from a Mutex and a
- * Condition, whose waits can time out.
+ * Condition, whose waits can time out (examples/04-sync/timed-barrier.ts).
  */
 import { PTHREAD_PROCESS, layout } from "../ffi/constants.ts";
 import { sys } from "../ffi/libc.ts";

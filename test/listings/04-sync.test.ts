@@ -73,6 +73,14 @@ describe("chapter 4 listings", () => {
     expect(stdout).toContain("phase 2: totals 8995500500, 8995500500, 8995500500; expected 8995500500 in each");
   });
 
+  listing("timed-barrier.ts", ({ stdout }) => {
+    // Round 1: both parties give up, and take their arrivals back; round 2 opens for all three.
+    expect(stdout.match(/^ {2}party [01] gave up after 0\.3 s$/gm)).toHaveLength(2);
+    expect(stdout).toContain("arrivals still counted: 0");
+    expect(stdout.match(/^ {2}party [012] opened it$/gm)).toHaveLength(1);
+    expect(stdout.match(/^ {2}party [012] went through$/gm)).toHaveLength(2);
+  });
+
   listing(
     "spinlock.ts",
     ({ stdout }) => {
