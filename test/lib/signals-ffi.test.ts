@@ -10,6 +10,7 @@ import path from "node:path";
 import { cc } from "bun:ffi";
 import { sys } from "../../lib/ffi/libc.ts";
 import { SignalReceiver, SIGRTMAX, SIGRTMIN } from "../../lib/index.ts";
+import { ascending } from "./support.ts";
 
 const probe = cc({
   source: path.resolve(import.meta.dir, "../../lib/native/signals.c"),
@@ -26,8 +27,7 @@ describe("sigqueue declared with a 64-bit third argument", () => {
     const values = [0, 1, -1, 42, -42, 2 ** 31 - 1, -(2 ** 31), 123_456_789, -987_654_321];
     for (const v of values) expect(sys.sigqueue(process.pid, SIGRTMIN + 10, v)).toBe(0);
     // Compared as sets: in bun test's process the order is only very likely (see SignalReceiver).
-    const sorted = (list: number[]) => [...list].sort((a, b) => a - b);
-    expect(sorted(values.map(() => receiver.receive({ timeout: 10 }).value))).toEqual(sorted(values));
+    expect(ascending(values.map(() => receiver.receive({ timeout: 10 }).value))).toEqual(ascending(values));
   });
 });
 

@@ -39,7 +39,7 @@ import {
   type Signal,
 } from "../../lib/index.ts";
 import { LineChild, SIGNALS_CHILD, until } from "./signals-support.ts";
-import { thrown, uniqueName } from "./support.ts";
+import { ascending, thrown, uniqueName } from "./support.ts";
 
 /** Children started with lib spawn, killed and reaped after the file. */
 const started: { pid: number; [Symbol.dispose](): void }[] = [];
@@ -231,8 +231,7 @@ describe("SignalReceiver and sigqueue", () => {
     const values = Array.from({ length: 200 }, (_, i) => (i % 2 ? -1 : 1) * Math.floor(Math.random() * 2 ** 31));
     for (const v of values) sigqueue(process.pid, "SIGRTMIN+4", v);
     const got = values.map(() => receiver.receive({ timeout: 10 }));
-    const sorted = (list: number[]) => [...list].sort((a, b) => a - b);
-    expect(sorted(got.map((s) => s.value))).toEqual(sorted(values));
+    expect(ascending(got.map((s) => s.value))).toEqual(ascending(values));
     expect(got[0]).toMatchObject({ signal: "SIGRTMIN+4", number: SIGRTMIN + 4, pid: process.pid, uid: process.getuid!(), source: "sigqueue", lostBefore: 0 });
     expect(receiver.dropped).toBe(0);
   });

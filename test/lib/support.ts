@@ -126,3 +126,8 @@ export function callsDuring(fn: () => unknown, only?: string[]): { error: Error;
     for (const [name, original] of counted) table[name] = original;
   }
 }
+
+/** Numbers in ascending order (a copy), to compare what arrived with what was sent when only the set matters. */
+export function ascending(list: readonly number[]): number[] {
+  return [...list].sort((a, b) => a - b);
+}
