@@ -4,10 +4,14 @@
  * - `UnixSocket`: a socket of the AF_UNIX family made with socket(2) and
  *   friends through FFI: stream, datagram and sequenced-packet sockets,
  *   socketpair(2), file-system and abstract addresses, descriptors passed
- *   with SCM_RIGHTS, the peer's credentials from SO_PEERCRED. Every
- *   descriptor is non-blocking: the plain methods wait with poll(2)
- *   (blocking the event loop, at most for their timeout), the `…Async`
- *   methods wait by polling from a timer, so the event loop keeps running.
+ *   with SCM_RIGHTS, the peer's credentials from SO_PEERCRED. A connected
+ *   or datagram socket blocks, as in C, so that a send or receive with no
+ *   timeout is one system call that sleeps in the kernel. Every attempt
+ *   that must not sleep passes MSG_DONTWAIT: with a timeout, the plain
+ *   methods then wait with poll(2) (blocking the event loop, at most for
+ *   their timeout); the `…Async` methods wait by polling from a timer, so
+ *   the event loop keeps running. A listening socket is non-blocking
+ *   (accept has no such flag) and waits the same way.
  * - `listenUnix()` / `connectUnix()`: Bun's own `Bun.listen` and
  *   `Bun.connect` on a Unix socket, with the checks and the clean-up this
  *   module adds (path length, socket-file mode, stale socket files), for
@@ -487,18 +491,26 @@ interface ReceivePlan {
   timeout: number | undefined;
 }
 
-/** Makes a non-blocking, close-on-exec socket. */
-function newSocket(type: SocketType, call: string): number {
+/** Makes a close-on-exec socket; a blocking one unless `nonBlocking` (for listening and connecting). */
+function newSocket(type: SocketType, call: string, nonBlocking = false): number {
   const code = TYPE_CODE[type];
   if (code === undefined) throw new TypeError(`${call}: the type must be "stream", "datagram" or "seqpacket", got ${JSON.stringify(type)}`);
-  const fd = sys.socket(AF.UNIX, code | SOCK.NONBLOCK | SOCK.CLOEXEC, 0);
+  const fd = sys.socket(AF.UNIX, code | (nonBlocking ? SOCK.NONBLOCK : 0) | SOCK.CLOEXEC, 0);
   if (fd === -1) throw lastError("socket", `AF_UNIX ${type}`);
   return fd;
 }
 
+/** Sets or clears O_NONBLOCK on the open file description of `fd`. */
+function setNonBlocking(fd: number, on: boolean): void {
+  const flags = sys.fcntl(fd, F.GETFL, 0);
+  if (flags === -1) throw lastError("fcntl(F_GETFL)", `fd ${fd}`);
+  const wanted = on ? flags | O.NONBLOCK : flags & ~O.NONBLOCK;
+  if (wanted !== flags && sys.fcntl(fd, F.SETFL, wanted) === -1) throw lastError("fcntl(F_SETFL)", `fd ${fd}`);
+}
+
 /** Whether someone accepts connections at `path` (a live server), for the stale-file check. */
 function someoneListens(address: ReturnType<typeof sockaddr>, type: SocketType): boolean {
-  const probe = newSocket(type, "connect");
+  const probe = newSocket(type, "connect", true);
   try {
     if (sys.connect(probe, ptr(address.buffer), address.length) === 0) return true;
     const e = errno();
@@ -615,7 +627,7 @@ export class UnixSocket implements Disposable {
     if (type === "datagram") throw new TypeError("listen: datagram sockets do not listen; use UnixSocket.bind()");
     const backlog = count(options.backlog ?? 128, "listen: backlog", 65535, 1);
     const addr = sockaddr(address, "bind");
-    const fd = newSocket(type, "listen");
+    const fd = newSocket(type, "listen", true);
     try {
       bindTo(fd, addr, address, type, options);
       if (sys.listen(fd, backlog) === -1) throw lastError("listen", addr.label);
@@ -655,7 +667,7 @@ export class UnixSocket implements Disposable {
     const type = options.type ?? "stream";
     const addr = sockaddr(address, "connect");
     const timeout = checkSeconds(options.timeout, "connect");
-    const fd = newSocket(type, "connect");
+    const fd = newSocket(type, "connect", true);
     try {
       // A Unix connect completes at once, or fails with EAGAIN while the server's backlog is full.
       retrySync(
@@ -671,6 +683,7 @@ export class UnixSocket implements Disposable {
         "connect",
         addr.label,
       );
+      setNonBlocking(fd, false); // connected: from now on it blocks, as in C
     } catch (error) {
       sys.close(fd);
       throw error;
@@ -683,24 +696,22 @@ export class UnixSocket implements Disposable {
     const code = TYPE_CODE[type];
     if (code === undefined) throw new TypeError(`socketpair: the type must be "stream", "datagram" or "seqpacket", got ${JSON.stringify(type)}`);
     const fds = new Int32Array(2);
-    if (sys.socketpair(AF.UNIX, code | SOCK.NONBLOCK | SOCK.CLOEXEC, 0, ptr(fds)) === -1) throw lastError("socketpair", `AF_UNIX ${type}`);
+    if (sys.socketpair(AF.UNIX, code | SOCK.CLOEXEC, 0, ptr(fds)) === -1) throw lastError("socketpair", `AF_UNIX ${type}`);
     return [new UnixSocket(fds[0]!, type, null, false), new UnixSocket(fds[1]!, type, null, false)];
   }
 
   /**
    * Wraps a socket descriptor this process received (from a parent, or
-   * through SCM_RIGHTS). It is made non-blocking; closing the object
-   * closes it.
+   * through SCM_RIGHTS). It is made blocking (non-blocking if it is a
+   * listening socket); closing the object closes it.
    */
   static fromDescriptor(fd: number, type?: SocketType): UnixSocket {
     count(fd, "UnixSocket.fromDescriptor: fd", 2 ** 31 - 1);
-    const flags = sys.fcntl(fd, F.GETFL, 0);
-    if (flags === -1) throw lastError("fcntl(F_GETFL)", `fd ${fd}`);
-    if (sys.fcntl(fd, F.SETFL, flags | O.NONBLOCK) === -1) throw lastError("fcntl(F_SETFL)", `fd ${fd}`);
     const actual = getIntOption(fd, SO.TYPE, "getsockopt(SO_TYPE)");
     const kind = (Object.keys(TYPE_CODE) as SocketType[]).find((k) => TYPE_CODE[k] === actual);
     if (kind === undefined) throw new TypeError(`fd ${fd} is a socket of type ${actual}, not a Unix stream, datagram or seqpacket socket`);
     if (type !== undefined && type !== kind) throw new TypeError(`fd ${fd} is a ${kind} socket, not a ${type} one`);
+    setNonBlocking(fd, getIntOption(fd, SO.ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)") !== 0);
     return new UnixSocket(fd, kind, null, false);
   }
 
@@ -744,7 +755,8 @@ export class UnixSocket implements Disposable {
     const plan = this.#sendPlan(data, options, "send");
     let sent = 0;
     do {
-      sent += retrySync(() => this.#sendOnce(plan, sent), this.fd, POLL.OUT, plan.timeout, "sendmsg", this.#label());
+      // With no timeout, sleep in sendmsg itself: one system call, as in C.
+      sent += retrySync(() => this.#sendOnce(plan, sent, plan.timeout === undefined), this.fd, POLL.OUT, plan.timeout, "sendmsg", this.#label());
     } while (this.type === "stream" && sent < plan.bytes.length);
     return sent;
   }
@@ -754,7 +766,7 @@ export class UnixSocket implements Disposable {
     const plan = this.#sendPlan(data, options, "sendAsync");
     let sent = 0;
     do {
-      sent += await retryAsync(() => this.#sendOnce(plan, sent), () => this.fd, POLL.OUT, plan.timeout, "sendmsg", this.#label());
+      sent += await retryAsync(() => this.#sendOnce(plan, sent, false), () => this.fd, POLL.OUT, plan.timeout, "sendmsg", this.#label());
     } while (this.type === "stream" && sent < plan.bytes.length);
     return sent;
   }
@@ -762,17 +774,24 @@ export class UnixSocket implements Disposable {
   /**
    * Receives what has arrived: on a stream, whatever bytes are there (up
    * to `maxBytes`); on a datagram or seqpacket socket, one message. Waits
-   * (with poll) up to `timeout` seconds if nothing is there yet.
+   * up to `timeout` seconds if nothing is there yet (undefined: for ever).
    */
   receive(options: SocketReceiveOptions = {}): SocketMessage {
     const plan = this.#receivePlan(options, "receive");
+    if (plan.timeout === undefined) {
+      // Sleep in recvmsg itself: one system call per message, as in C.
+      for (;;) {
+        const message = this.#receiveOnce(plan, true);
+        if (message !== "again") return message; // "again": a signal interrupted it
+      }
+    }
     // Learn from the last receive: if it had to wait (a reply in a ping-pong), wait first now, as
     // poll + recvmsg costs two system calls where a failed recvmsg, poll and recvmsg cost three.
     const pollFirst = this.#receiveWaits > 0 && this.#receiveWaits % RECEIVE_PROBE !== 0;
     let waited = pollFirst;
     const message = retrySync(
       () => {
-        const result = this.#receiveOnce(plan);
+        const result = this.#receiveOnce(plan, false);
         if (result === "again") waited = true;
         return result;
       },
@@ -790,7 +809,7 @@ export class UnixSocket implements Disposable {
   /** receive() that waits without blocking the event loop. */
   receiveAsync(options: SocketReceiveOptions = {}): Promise<SocketMessage> {
     const plan = this.#receivePlan(options, "receiveAsync");
-    return retryAsync(() => this.#receiveOnce(plan), () => this.fd, POLL.IN, plan.timeout, "recvmsg", this.#label());
+    return retryAsync(() => this.#receiveOnce(plan, false), () => this.fd, POLL.IN, plan.timeout, "recvmsg", this.#label());
   }
 
   /** Sends `payload` as one length-prefixed frame (on a stream). */
@@ -886,7 +905,7 @@ export class UnixSocket implements Disposable {
   }
 
   #acceptOnce(): UnixSocket | "again" {
-    const fd = sys.accept4(this.fd, null, null, SOCK.NONBLOCK | SOCK.CLOEXEC);
+    const fd = sys.accept4(this.fd, null, null, SOCK.CLOEXEC); // the connection blocks, as in C
     if (fd !== -1) return new UnixSocket(fd, this.type, null, false);
     const e = errno();
     if (e === ERRNO.EAGAIN || e === ERRNO.EINTR || e === ERRNO.ECONNABORTED) return "again";
@@ -907,11 +926,12 @@ export class UnixSocket implements Disposable {
     return { bytes, control: descriptors.length > 0 ? rightsMessage(descriptors) : undefined, to, timeout: checkSeconds(options.timeout, call) };
   }
 
-  #sendOnce(plan: SendPlan, offset: number): number | "again" {
+  /** One sendmsg; with `sleep`, it may sleep in the kernel, else it says "again" instead (MSG_DONTWAIT). */
+  #sendOnce(plan: SendPlan, offset: number, sleep: boolean): number | "again" {
     const data = plan.bytes.subarray(offset);
     const control = offset === 0 ? plan.control : undefined; // descriptors go with the first byte only
     const header = msghdr({ name: plan.to?.buffer, nameLength: plan.to?.length, data, control });
-    const n = Number(sys.sendmsg(this.fd, header, MSGF.NOSIGNAL));
+    const n = Number(sys.sendmsg(this.fd, header, MSGF.NOSIGNAL | (sleep ? 0 : MSGF.DONTWAIT)));
     if (n >= 0) return n;
     const e = errno();
     if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return "again";
@@ -924,7 +944,8 @@ export class UnixSocket implements Disposable {
     return { maxBytes, maxDescriptors, timeout: checkSeconds(options.timeout, call) };
   }
 
-  #receiveOnce(plan: ReceivePlan): SocketMessage | "again" {
+  /** One recvmsg; with `sleep`, it may sleep in the kernel, else it says "again" instead (MSG_DONTWAIT). */
+  #receiveOnce(plan: ReceivePlan, sleep: boolean): SocketMessage | "again" {
     const { buffer: data, shared } = receiveBuffer(plan.maxBytes);
     const { control, name } = receiveScratch;
     const header = msghdr({
@@ -934,7 +955,7 @@ export class UnixSocket implements Disposable {
       control,
       controlLength: plan.maxDescriptors > 0 ? cmsgSpace(4 * plan.maxDescriptors) : 0,
     });
-    const n = Number(sys.recvmsg(this.fd, header, MSGF.CMSG_CLOEXEC));
+    const n = Number(sys.recvmsg(this.fd, header, MSGF.CMSG_CLOEXEC | (sleep ? 0 : MSGF.DONTWAIT)));
     if (n < 0) {
       const e = errno();
       if (e === ERRNO.EAGAIN || e === ERRNO.EINTR) return "again";
@@ -1060,6 +1081,7 @@ export async function connectUnix<Data = undefined>(address: UnixAddress, handle
 export async function adoptStream<Data = undefined>(socket: UnixSocket, handlers: Bun.SocketHandler<Data>): Promise<Bun.Socket<Data>> {
   if (socket.type !== "stream") throw new TypeError("adoptStream: only stream sockets can be handed to Bun");
   const fd = socket.release();
+  setNonBlocking(fd, true); // Bun's event loop must never sleep in a read
   // Bun.connect accepts { fd } (its FdSocketOptions), though its typings list only host and unix.
   const connect = Bun.connect as unknown as (options: { fd: number; socket: Bun.SocketHandler<Data> }) => Promise<Bun.Socket<Data>>;
   return connect({ fd, socket: handlers });
