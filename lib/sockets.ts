@@ -702,8 +702,10 @@ export class UnixSocket implements Disposable {
 
   /**
    * Wraps a socket descriptor this process received (from a parent, or
-   * through SCM_RIGHTS). It is made blocking (non-blocking if it is a
-   * listening socket); closing the object closes it.
+   * through SCM_RIGHTS), as it is: its open file description may be
+   * shared with another process, whose O_NONBLOCK this leaves alone (a
+   * wait on a non-blocking one polls). Only a listening socket is made
+   * non-blocking, as accept needs. Closing the object closes it.
    */
   static fromDescriptor(fd: number, type?: SocketType): UnixSocket {
     count(fd, "UnixSocket.fromDescriptor: fd", 2 ** 31 - 1);
@@ -711,7 +713,7 @@ export class UnixSocket implements Disposable {
     const kind = (Object.keys(TYPE_CODE) as SocketType[]).find((k) => TYPE_CODE[k] === actual);
     if (kind === undefined) throw new TypeError(`fd ${fd} is a socket of type ${actual}, not a Unix stream, datagram or seqpacket socket`);
     if (type !== undefined && type !== kind) throw new TypeError(`fd ${fd} is a ${kind} socket, not a ${type} one`);
-    setNonBlocking(fd, getIntOption(fd, SO.ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)") !== 0);
+    if (getIntOption(fd, SO.ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)") !== 0) setNonBlocking(fd, true);
     return new UnixSocket(fd, kind, null, false);
   }
 
@@ -782,7 +784,8 @@ export class UnixSocket implements Disposable {
       // Sleep in recvmsg itself: one system call per message, as in C.
       for (;;) {
         const message = this.#receiveOnce(plan, true);
-        if (message !== "again") return message; // "again": a signal interrupted it
+        if (message !== "again") return message;
+        pollOne(this.fd, POLL.IN, -1); // a signal interrupted it, or the descriptor came non-blocking
       }
     }
     // Learn from the last receive: if it had to wait (a reply in a ping-pong), wait first now, as

@@ -24,6 +24,7 @@ import {
   UnixSocket,
   unixSocketTable,
 } from "../../lib/index.ts";
+import { F, O } from "../../lib/ffi/constants.ts";
 import { sys } from "../../lib/ffi/libc.ts";
 import { tempDir, thrown } from "./support.ts";
 
@@ -378,6 +379,24 @@ describe("stale socket files, permissions and bad input", () => {
       expect(await output(client)).toBe("connected");
     },
   );
+});
+
+describe("blocking, as in C", () => {
+  for (const arrives of ["blocking", "non-blocking"]) {
+    test(`receive() with no timeout waits for data that comes later, on a descriptor that arrives ${arrives}, and leaves its O_NONBLOCK alone`, async () => {
+      const [mine, theirs] = UnixSocket.pair("stream");
+      track(mine);
+      const writer = Bun.spawn(["sh", "-c", "sleep 0.2; printf late >&3"], { stdio: ["ignore", "ignore", "ignore", theirs.fd] });
+      children.push(writer as unknown as Bun.Subprocess);
+      theirs.close();
+      const flags = sys.fcntl(mine.fd, F.GETFL, 0);
+      const wanted = arrives === "blocking" ? flags & ~O.NONBLOCK : flags | O.NONBLOCK;
+      expect(sys.fcntl(mine.fd, F.SETFL, wanted)).toBe(0);
+      const adopted = track(UnixSocket.fromDescriptor(sys.dup(mine.fd)));
+      expect(adopted.receive().data.toString()).toBe("late");
+      expect(sys.fcntl(adopted.fd, F.GETFL, 0) & O.NONBLOCK).toBe(wanted & O.NONBLOCK);
+    });
+  }
 });
 
 describe("the event loop keeps running", () => {
