@@ -27,6 +27,7 @@ import { F, FD, layout, O, PIPE_BUF, POLL } from "./ffi/constants.ts";
 import { cstr, errno, sys } from "./ffi/libc.ts";
 import { ERRNO } from "./ffi/errno.ts";
 import { closed, errorFor, invalid, IpcError, lastError, type Hints } from "./errors.ts";
+import { setNonBlocking, statusFlags } from "./descriptors.ts";
 import { count, fileMode } from "./validate.ts";
 import { spawn, type Child, type Stdio, type WaitStatus } from "./process.ts";
 import { killGroup, type Signal } from "./signals.ts";
@@ -282,7 +283,7 @@ export class PipeEnd implements Disposable, AsyncIterable<Uint8Array> {
     const fd = this.#must("write", "writeAsync");
     const bytes = bytesOf(data, "writeAsync");
     if (!this.#sink) {
-      this.#sinkFlags = this.#getfl();
+      this.#sinkFlags = statusFlags(fd, this.label);
       this.#sink = Bun.file(fd).writer();
     }
     try {
@@ -318,12 +319,11 @@ export class PipeEnd implements Disposable, AsyncIterable<Uint8Array> {
 
   /** Whether O_NONBLOCK is set: reads and writes that would wait fail with EAGAIN instead. */
   get nonBlocking(): boolean {
-    return (this.#getfl() & O.NONBLOCK) !== 0;
+    return (statusFlags(this.fd, this.label) & O.NONBLOCK) !== 0;
   }
 
   set nonBlocking(on: boolean) {
-    const flags = this.#getfl();
-    this.#setfl(on ? flags | O.NONBLOCK : flags & ~O.NONBLOCK);
+    setNonBlocking(this.fd, on, this.label);
   }
 
   /** Whether FD_CLOEXEC is set: the descriptor is closed in programs this process starts. */
@@ -360,16 +360,6 @@ export class PipeEnd implements Disposable, AsyncIterable<Uint8Array> {
 
   [Symbol.dispose](): void {
     this.close();
-  }
-
-  #getfl(): number {
-    const flags = sys.fcntl(this.fd, F.GETFL, 0);
-    if (flags === -1) throw lastError("fcntl(F_GETFL)", this.label);
-    return flags;
-  }
-
-  #setfl(flags: number): void {
-    if (sys.fcntl(this.fd, F.SETFL, flags) === -1) throw lastError("fcntl(F_SETFL)", this.label);
   }
 
   /** An error from Bun's own I/O, as an IpcError like the library's. */

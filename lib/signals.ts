@@ -525,13 +525,17 @@ export interface ProcessSignals {
   pending: string[];
 }
 
+/** A signal mask (SigBlk, SigIgn, ShdPnd…) from the text of a /proc status file; bit n-1 is signal n. 0 if absent. */
+function statusMask(status: string, field: string): bigint {
+  const hex = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, "m").exec(status)?.[1];
+  return hex === undefined ? 0n : BigInt(`0x${hex}`);
+}
+
 /** Which signals a process blocks, ignores and catches, as `ps -o blocked,ignored,caught` would show. */
 export function processSignals(pid: number | "self" = "self"): ProcessSignals {
   const text = fs.readFileSync(`/proc/${pid}/status`, "utf8");
   const mask = (field: string): string[] => {
-    const hex = new RegExp(`^${field}:\\s*([0-9a-f]+)$`, "m").exec(text)?.[1];
-    if (hex === undefined) return [];
-    const bits = BigInt(`0x${hex}`);
+    const bits = statusMask(text, field);
     const names: string[] = [];
     for (let n = 1; n <= 64; n++) if ((bits >> BigInt(n - 1)) & 1n) names.push(signalName(n));
     return names;
@@ -746,8 +750,7 @@ class Channel {
 /** Whether thread `tid` of this process blocks signal `n` (SigBlk in its status); false if it is gone. */
 function blocks(tid: number, n: number): boolean {
   try {
-    const hex = /^SigBlk:\s*([0-9a-f]+)$/m.exec(fs.readFileSync(`/proc/self/task/${tid}/status`, "utf8"))?.[1];
-    return hex !== undefined && ((BigInt(`0x${hex}`) >> BigInt(n - 1)) & 1n) === 1n;
+    return ((statusMask(fs.readFileSync(`/proc/self/task/${tid}/status`, "utf8"), "SigBlk") >> BigInt(n - 1)) & 1n) === 1n;
   } catch {
     return true; // the thread has ended: nothing to do
   }

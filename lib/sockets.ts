@@ -30,12 +30,13 @@
  */
 import fs from "node:fs";
 import { ptr, type Pointer } from "bun:ffi";
-import { AF, F, layout, getField, MSGF, O, POLL, SCM, setField, SHUT, SO, SOCK, SOL } from "./ffi/constants.ts";
+import { AF, layout, getField, MSGF, POLL, SCM, setField, SHUT, SO, SOCK, SOL } from "./ffi/constants.ts";
 import { ERRNO } from "./ffi/errno.ts";
 import { errno, sys } from "./ffi/libc.ts";
 import { closed, errorFor, invalid, ipcError, lastError, type Hints, type IpcError } from "./errors.ts";
 import { count, fileMode } from "./validate.ts";
 import { OpenFile, stillAt } from "./locks.ts";
+import { setNonBlocking } from "./descriptors.ts";
 
 /** The three kinds of Unix socket. */
 export type SocketType = "stream" | "datagram" | "seqpacket";
@@ -500,13 +501,6 @@ function newSocket(type: SocketType, call: string, nonBlocking = false): number 
   return fd;
 }
 
-/** Sets or clears O_NONBLOCK on the open file description of `fd`. */
-function setNonBlocking(fd: number, on: boolean): void {
-  const flags = sys.fcntl(fd, F.GETFL, 0);
-  if (flags === -1) throw lastError("fcntl(F_GETFL)", `fd ${fd}`);
-  const wanted = on ? flags | O.NONBLOCK : flags & ~O.NONBLOCK;
-  if (wanted !== flags && sys.fcntl(fd, F.SETFL, wanted) === -1) throw lastError("fcntl(F_SETFL)", `fd ${fd}`);
-}
 
 /** Whether someone accepts connections at `path` (a live server), for the stale-file check. */
 function someoneListens(address: ReturnType<typeof sockaddr>, type: SocketType): boolean {
@@ -683,7 +677,7 @@ export class UnixSocket implements Disposable {
         "connect",
         addr.label,
       );
-      setNonBlocking(fd, false); // connected: from now on it blocks, as in C
+      setNonBlocking(fd, false, addr.label); // connected: from now on it blocks, as in C
     } catch (error) {
       sys.close(fd);
       throw error;
@@ -713,7 +707,7 @@ export class UnixSocket implements Disposable {
     const kind = (Object.keys(TYPE_CODE) as SocketType[]).find((k) => TYPE_CODE[k] === actual);
     if (kind === undefined) throw new TypeError(`fd ${fd} is a socket of type ${actual}, not a Unix stream, datagram or seqpacket socket`);
     if (type !== undefined && type !== kind) throw new TypeError(`fd ${fd} is a ${kind} socket, not a ${type} one`);
-    if (getIntOption(fd, SO.ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)") !== 0) setNonBlocking(fd, true);
+    if (getIntOption(fd, SO.ACCEPTCONN, "getsockopt(SO_ACCEPTCONN)") !== 0) setNonBlocking(fd, true, `fd ${fd}`);
     return new UnixSocket(fd, kind, null, false);
   }
 
@@ -1084,7 +1078,7 @@ export async function connectUnix<Data = undefined>(address: UnixAddress, handle
 export async function adoptStream<Data = undefined>(socket: UnixSocket, handlers: Bun.SocketHandler<Data>): Promise<Bun.Socket<Data>> {
   if (socket.type !== "stream") throw new TypeError("adoptStream: only stream sockets can be handed to Bun");
   const fd = socket.release();
-  setNonBlocking(fd, true); // Bun's event loop must never sleep in a read
+  setNonBlocking(fd, true, `fd ${fd}`); // Bun's event loop must never sleep in a read
   // Bun.connect accepts { fd } (its FdSocketOptions), though its typings list only host and unix.
   const connect = Bun.connect as unknown as (options: { fd: number; socket: Bun.SocketHandler<Data> }) => Promise<Bun.Socket<Data>>;
   return connect({ fd, socket: handlers });

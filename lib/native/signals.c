@@ -209,12 +209,11 @@ void ipcsig_flush(void) {
 int ipcsig_wait(int fd, int ms) {
   struct pollfd readable = {fd, POLLIN, 0};
   struct timespec limit = {ms / 1000, (long)(ms % 1000) * 1000000L};
-  sigset_t during, unblock;
+  sigset_t during;
   int result;
   pthread_sigmask(SIG_SETMASK, 0, &during);
-  wanted(&unblock);
   for (int signo = 1; signo < SLOTS; signo++)
-    if (sigismember(&unblock, signo) == 1) sigdelset(&during, signo);
+    if (receiving[signo]) sigdelset(&during, signo);
   result = ppoll(&readable, 1, ms < 0 ? 0 : &limit, &during);
   return result < 0 ? -errno : result;
 }

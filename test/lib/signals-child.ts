@@ -72,10 +72,7 @@ switch (mode) {
       process.exit(0);
     });
     say("busy");
-    const end = performance.now() + ms;
-    while (performance.now() < end) {
-      // a long synchronous computation: no JavaScript handler can run in here
-    }
+    spin(ms); // a long synchronous computation: no JavaScript handler can run in here
     loopEnded = performance.now();
     say("free");
     setInterval(() => {}, 60_000);
